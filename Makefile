@@ -1,0 +1,70 @@
+# Two commands do all set-up: `make run` (the local system) and `make test` (every check).
+# Everything else here is a helper they call, or an extra described in the README.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+SAM_VENV    := .venv-sam
+PY          := $(VENV)/bin/python
+SAM         := $(SAM_VENV)/bin/sam
+# Host architecture for builds whose artifacts we import here; deployments default to arm64.
+HOST_ARCH   := $(shell uname -m | sed -e 's/aarch64/arm64/')
+TEST_BUILD  := .aws-sam/test-build
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# --- environments -----------------------------------------------------------------------
+# Each environment is rebuilt when a file it is made from changes (the stamp is older).
+$(VENV)/.stamp: requirements-dev.txt functions/requirements.txt scripts/find-python313
+	@python=$$(scripts/find-python313) && \
+	  if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
+	    rm -rf $(VENV) && echo "creating $(VENV) with $$python" && "$$python" -m venv $(VENV); fi
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(SAM_VENV)/.stamp: requirements-sam.txt scripts/find-python313
+	@python=$$(scripts/find-python313) && \
+	  if [ ! -x $(SAM_VENV)/bin/python ]; then echo "creating $(SAM_VENV) with $$python" && "$$python" -m venv $(SAM_VENV); fi
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.stamp ## create or refresh the product's virtual environment
+
+# --- the two commands ---------------------------------------------------------------------
+.PHONY: run
+run: $(VENV)/.stamp ## run the whole system locally (API, workflow, emulator, event sink)
+	@$(PY) -m local.stack
+
+.PHONY: test
+test: $(VENV)/.stamp $(SAM_VENV)/.stamp ## run every check (lint, tests, SAM validate/build, built artifacts)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -n auto
+	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory build-check
+
+# --- pieces ---------------------------------------------------------------------------------
+.PHONY: emulator
+emulator: $(VENV)/.stamp ## run the Nimble Studio emulator alone (NIMBLE_PORT, default 8081)
+	@$(PY) -m local.emulator
+
+.PHONY: validate
+validate: $(SAM_VENV)/.stamp ## sam validate --lint
+	$(SAM) validate --lint --region us-east-1
+
+.PHONY: build-check
+build-check: $(VENV)/.stamp $(SAM_VENV)/.stamp ## sam build for this host, then invoke each events/ sample on the artifacts
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(SAM) build --build-dir $(TEST_BUILD) \
+	  --parameter-overrides Architecture=$(HOST_ARCH) --region us-east-1 >/dev/null
+	$(PY) scripts/invoke_built_artifacts.py --build-dir $(TEST_BUILD)
+
+.PHONY: clean
+clean: ## remove environments, builds and local state
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .ruff_cache

@@ -1,0 +1,21 @@
+"""DeleteSession step: delete a session that will never be announced READY."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from session_provisioning.logic.steps import delete_session
+from session_provisioning.models.workflow import WorkflowState
+from session_provisioning.nimble.client import nimble_client
+from session_provisioning.observability import logger, tracer
+
+client = nimble_client()
+
+
+@logger.inject_lambda_context(correlation_id_path="request.requestId")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = WorkflowState.model_validate(event)
+    result = delete_session(state, client)
+    logger.info("session cleaned up", extra={"action": result.action})
+    return result.to_json()

@@ -1,0 +1,37 @@
+"""PollSession step: GetStreamingSession and classify the session's state."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from session_provisioning.logic.steps import poll_session
+from session_provisioning.models.workflow import PollOutcome, WorkflowState
+from session_provisioning.nimble.client import nimble_client
+from session_provisioning.observability import logger, metrics, tracer
+
+client = nimble_client()
+
+
+@logger.inject_lambda_context(correlation_id_path="request.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = WorkflowState.model_validate(event)
+    result = poll_session(state, client)
+    logger.info(
+        "session polled",
+        extra={
+            "sessionId": result.session.session_id,
+            "state": result.session.state,
+            "outcome": result.outcome.value,
+            "checks": result.checks,
+        },
+    )
+    if result.outcome is PollOutcome.READY:
+        metrics.add_metric(name="SessionsReady", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="PollsPerSession", unit=MetricUnit.Count, value=result.checks)
+        metrics.add_metric(
+            name="TimeToReady", unit=MetricUnit.Seconds, value=result.detail["timings"]["secondsElapsed"]
+        )
+    return result.to_json()

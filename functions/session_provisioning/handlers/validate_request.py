@@ -1,0 +1,14 @@
+"""ValidateRequest step: the execution input through the API's model."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from session_provisioning.logic.steps import validate_request
+from session_provisioning.observability import logger, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path="requestId")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return validate_request(event)

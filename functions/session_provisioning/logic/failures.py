@@ -1,0 +1,186 @@
+"""DescribeFailure: whatever went wrong, as the Streaming Session Failed detail.
+
+Inputs, in the order they are consulted:
+1. an error a Catch put under `caught` (the state's name says which step failed);
+2. the PollSession outcome (FAILED, TIMED_OUT, UNEXPECTED);
+and `cleanup` says what became of a created session. The execution input is read only to
+name the request when validation itself failed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from session_provisioning.errors import TRANSIENT_ERROR_CODES
+from session_provisioning.logic.steps import elapsed_seconds, utc_now
+from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
+from session_provisioning.models.workflow import CaughtError, CleanupResult, PollOutcome, WorkflowState
+
+# Errors of the platform rather than of our code: the name itself is the most useful code.
+_PLATFORM_ERROR_PREFIXES = ("States.", "Lambda.", "Sandbox.", "EventBridge.")
+
+
+def error_from_caught(step: str, caught: CaughtError) -> FailureError:
+    """The failure a Catch saw. Our steps raise JSON messages; anything else is reported as is."""
+    cause = _json_object(caught.cause)
+    error_message = cause.get("errorMessage") if cause else None
+    structured = _json_object(error_message)
+    if structured and isinstance(structured.get("code"), str) and isinstance(structured.get("message"), str):
+        known = {name for name in FailureError.model_fields} | {"httpStatus"}
+        return FailureError.model_validate(
+            {"step": step} | {key: value for key, value in structured.items() if key in known}
+        )
+    if caught.error.startswith(_PLATFORM_ERROR_PREFIXES):
+        return FailureError(
+            code=caught.error,
+            message=(error_message or caught.cause or caught.error)[:1024],
+            step=step,
+            retryable=True,
+        )
+    # An exception we did not anticipate (a bug): say so, with its type and message.
+    return FailureError(
+        code="InternalError",
+        message=f"{caught.error}: {error_message or caught.cause or ''}"[:1024],
+        step=step,
+        retryable=False,
+    )
+
+
+def error_from_poll(state: WorkflowState) -> FailureError:
+    poll = state.poll
+    if poll is None:
+        return FailureError(code="InternalError", message="no error and no poll outcome to describe")
+    session = poll.session
+    if poll.outcome is PollOutcome.FAILED:
+        return FailureError(
+            code=session.status_code or session.state,
+            message=session.status_message or f"The session ended in {session.state}.",
+            state=session.state,
+            step="PollSession",
+            retryable=False,
+        )
+    if poll.outcome is PollOutcome.TIMED_OUT:
+        budget = state.polling.budget_seconds if state.polling else None
+        return FailureError(
+            code="SessionNotReadyInTime",
+            message=f"The session was still {session.state} after {poll.checks} checks "
+            f"(budget {budget} s).",
+            state=session.state,
+            step="PollSession",
+            retryable=True,
+        )
+    return FailureError(
+        code="UnexpectedSessionState",
+        message=f"The session went to {session.state} while it was being provisioned.",
+        state=session.state,
+        step="PollSession",
+        retryable=False,
+    )
+
+
+def describe_cleanup(cleanup: CleanupResult | CaughtError | None) -> Cleanup | None:
+    if cleanup is None:
+        return None
+    if isinstance(cleanup, CaughtError):
+        reason = error_from_caught("DeleteSession", cleanup)
+        return Cleanup(
+            sessionDeleted=False,
+            action="DELETE_FAILED",
+            message=f"{reason.code}: {reason.message}",
+        )
+    if cleanup.action == "NOT_CREATED":
+        return None
+    return Cleanup(sessionDeleted=cleanup.action in {"DELETED", "ALREADY_GONE"}, action=cleanup.action)
+
+
+def describe_failure(event: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """Returns {"detail": FailedDetail, "cause": JSON text for the Fail state's Cause}."""
+    failed_at = now or utc_now()
+    request_id = event["requestId"]
+    requested_at = datetime.fromisoformat(event["requestedAt"].replace("Z", "+00:00"))
+    raw_state = event.get("state") or {}
+    try:
+        state: WorkflowState | None = WorkflowState.model_validate(raw_state)
+    except ValidationError:
+        state = None  # validation failed: the request never became a ProvisioningRequest
+
+    caught = {
+        step: CaughtError.model_validate(value) for step, value in (raw_state.get("caught") or {}).items()
+    }
+    if caught:
+        # With several (PollSession failed, then...), the first one is the cause of the rest.
+        step, first = next(iter(caught.items()))
+        error = error_from_caught(step, first)
+    elif state is not None:
+        error = error_from_poll(state)
+    else:
+        error = FailureError(code="InternalError", message="the execution state could not be read")
+
+    if error.retryable is None:
+        error = error.model_copy(update={"retryable": error.code in TRANSIENT_ERROR_CODES})
+
+    identifiers = _identifiers(state, event.get("executionInput"))
+    session = None
+    if state is not None:
+        latest = state.poll.session if state.poll else (state.created.session if state.created else None)
+        session = latest.to_json() if latest else None
+        if latest is not None:
+            identifiers["sessionId"] = latest.session_id
+    cleanup = describe_cleanup(state.cleanup) if state is not None else None
+
+    detail = FailedDetail(
+        requestId=request_id,
+        error=error,
+        cleanup=cleanup,
+        session=session,
+        timings=Timings(
+            requestedAt=requested_at,
+            failedAt=failed_at,
+            secondsElapsed=elapsed_seconds(requested_at, failed_at),
+        ),
+        **identifiers,
+    )
+    cause = {"error": error.to_json()}
+    if cleanup is not None:
+        cause["cleanup"] = cleanup.to_json()
+    if identifiers.get("sessionId"):
+        cause["sessionId"] = identifiers["sessionId"]
+    return {"detail": detail.to_json(), "cause": json.dumps(cause, separators=(",", ":"))}
+
+
+def _identifiers(state: WorkflowState | None, execution_input: Any) -> dict[str, Any]:
+    if state is not None:
+        request = state.request
+        return {
+            "clientToken": request.client_token,
+            "studioId": request.studio_id,
+            "launchProfileId": request.launch_profile_id,
+            "ownedBy": request.owned_by,
+        }
+    # Best effort from an input that failed validation: only strings are echoed back.
+    raw = execution_input if isinstance(execution_input, dict) else {}
+    body = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+
+    def text(value: Any) -> str | None:
+        return value[:256] if isinstance(value, str) else None
+
+    return {
+        "clientToken": text(raw.get("clientToken")),
+        "studioId": text(raw.get("studioId")),
+        "launchProfileId": text(body.get("launchProfileId")),
+        "ownedBy": text(body.get("ownedBy")),
+    }
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

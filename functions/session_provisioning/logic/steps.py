@@ -1,0 +1,190 @@
+"""The workflow's steps as plain functions: state in, result out, the SDK client passed in.
+
+Handlers (session_provisioning.handlers.*) only parse the event, set up observability and
+call these; tests call these directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
+
+from session_provisioning.errors import InvalidPollingPolicy, ValidationException, from_sdk_error
+from session_provisioning.models.events import ReadyDetail, Timings
+from session_provisioning.models.request import ProvisioningInput
+from session_provisioning.models.session import FAILED_STATES, PENDING_STATES, READY_STATE, StreamingSession
+from session_provisioning.models.workflow import (
+    CleanupResult,
+    CreatedSession,
+    PollingPolicy,
+    PollOutcome,
+    PollResult,
+    ProvisioningRequest,
+    WorkflowState,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def invalid_fields(error: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[str]:
+    """Dotted names of the offending fields, in the input's own (camelCase) spelling."""
+    names = []
+    for item in error.errors():
+        location = [str(part) for part in item["loc"][len(prefix) :]]
+        name = ".".join(location) or "(body)"
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def describe_validation_error(error: ValidationError, prefix: tuple[str | int, ...] = ()) -> str:
+    parts = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"][len(prefix) :]) or "(body)"
+        parts.append(f"{location}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def validate_request(event: dict[str, Any]) -> dict[str, Any]:
+    """ValidateRequest: the execution input through the API's model, plus the polling policy.
+
+    Returns the new execution state: {"request": ProvisioningRequest, "polling": PollingPolicy}.
+    """
+    try:
+        execution = ProvisioningInput.model_validate(event.get("execution"))
+    except ValidationError as error:
+        raise ValidationException(
+            describe_validation_error(error),
+            step="ValidateRequest",
+            http_status=400,
+            fields=invalid_fields(error),
+        ) from error
+    try:
+        polling = PollingPolicy.model_validate(event.get("polling"))
+    except ValidationError as error:
+        raise InvalidPollingPolicy(describe_validation_error(error), step="ValidateRequest") from error
+    request = ProvisioningRequest(
+        requestId=event["requestId"],
+        requestedAt=event["requestedAt"],
+        studioId=execution.studio_id,
+        clientToken=execution.client_token,
+        **execution.request.to_wire(),
+    )
+    return {"request": request.to_json(), "polling": polling.to_json()}
+
+
+def create_session(state: WorkflowState, client: Any) -> CreatedSession:
+    """CreateSession: CreateStreamingSession with the request's own client token.
+
+    The token makes the call idempotent: when Step Functions retries this step (a throttle, a
+    Lambda timeout after the call went through), the service answers with the same session.
+    """
+    try:
+        response = client.create_streaming_session(**state.request.create_parameters())
+    except (ClientError, BotoCoreError) as error:
+        raise from_sdk_error(error, step="CreateSession") from error
+    session = StreamingSession.from_sdk(response["session"])
+    return CreatedSession(sessionId=session.session_id, session=session)
+
+
+def classify(session: StreamingSession) -> PollOutcome:
+    if session.state == READY_STATE:
+        return PollOutcome.READY
+    if session.state in PENDING_STATES:
+        return PollOutcome.PENDING
+    if session.state in FAILED_STATES:
+        return PollOutcome.FAILED
+    return PollOutcome.UNEXPECTED
+
+
+def poll_session(
+    state: WorkflowState,
+    client: Any,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Clock = utc_now,
+) -> PollResult:
+    """PollSession: GetStreamingSession until it leaves the pending states, within the budget.
+
+    One invocation makes up to `checksPerPoll` calls `intervalSeconds` apart, so a few Lambda
+    seconds replace Wait/Task/Choice transitions, which cost more (see README, Performance).
+    """
+    if state.polling is None or state.created is None:
+        raise ValueError("PollSession needs the polling policy and the created session")
+    policy = state.polling
+    checks = state.poll.checks if state.poll else 0
+    session = state.poll.session if state.poll else state.created.session
+    outcome = PollOutcome.PENDING
+    for attempt in range(max(min(policy.checks_per_poll, policy.max_checks - checks), 0)):
+        if attempt:
+            sleep(policy.interval_seconds)
+        try:
+            response = client.get_streaming_session(
+                studioId=state.request.studio_id, sessionId=state.created.session_id
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise from_sdk_error(error, step="PollSession") from error
+        checks += 1
+        session = StreamingSession.from_sdk(response["session"])
+        outcome = classify(session)
+        if outcome is not PollOutcome.PENDING:
+            break
+    if outcome is PollOutcome.PENDING and checks >= policy.max_checks:
+        outcome = PollOutcome.TIMED_OUT
+    detail = ready_detail(state.request, session, now()).to_json() if outcome is PollOutcome.READY else None
+    return PollResult(outcome=outcome, checks=checks, session=session, detail=detail)
+
+
+def ready_detail(request: ProvisioningRequest, session: StreamingSession, ready_at: datetime) -> ReadyDetail:
+    return ReadyDetail(
+        requestId=request.request_id,
+        clientToken=request.client_token,
+        studioId=request.studio_id,
+        launchProfileId=request.launch_profile_id,
+        ownedBy=session.owned_by or request.owned_by,
+        sessionId=session.session_id,
+        session=session.to_json(),
+        timings=Timings(
+            requestedAt=request.requested_at,
+            readyAt=ready_at,
+            secondsElapsed=elapsed_seconds(request.requested_at, ready_at),
+        ),
+    )
+
+
+def elapsed_seconds(start: datetime, end: datetime) -> float:
+    return round(max((end - start).total_seconds(), 0.0), 3)
+
+
+def delete_token(client_token: str) -> str:
+    """A deletion token derived from the request's, so retried deletes are one delete."""
+    return "delete-" + hashlib.sha256(client_token.encode()).hexdigest()[:40]
+
+
+def delete_session(state: WorkflowState, client: Any) -> CleanupResult:
+    """DeleteSession: remove a created session that will never be announced READY."""
+    if state.created is None:
+        return CleanupResult(action="NOT_CREATED")
+    try:
+        response = client.delete_streaming_session(
+            studioId=state.request.studio_id,
+            sessionId=state.created.session_id,
+            clientToken=delete_token(state.request.client_token),
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return CleanupResult(action="ALREADY_GONE")
+        raise from_sdk_error(error, step="DeleteSession") from error
+    except BotoCoreError as error:
+        raise from_sdk_error(error, step="DeleteSession") from error
+    return CleanupResult(action="DELETED", state=response["session"].get("state"))

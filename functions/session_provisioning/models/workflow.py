@@ -1,0 +1,131 @@
+"""The state machine's data: what each step reads from the execution state and what it returns.
+
+The state grows as the execution goes (ResultPath in the ASL names where each piece lands):
+    request   <- ValidateRequest   (ProvisioningRequest)
+    polling   <- ApplyPollingPolicy (PollingPolicy, from DefinitionSubstitutions)
+    created   <- CreateSession     (CreatedSession)
+    poll      <- PollSession       (PollResult)
+    caught    <- any Catch         ({StateName: {"Error", "Cause"}})
+    cleanup   <- DeleteSession     (CleanupResult, or the caught error)
+    failure   <- DescribeFailure   (FailureDescription)
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from session_provisioning.models.request import (
+    ClientToken,
+    Ec2InstanceType,
+    NonEmptyString,
+    StreamingImageId,
+    StudioId,
+)
+from session_provisioning.models.session import StreamingSession
+
+
+class StateModel(BaseModel):
+    # ignore: each step reads its part of the state and leaves the rest to the others.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class ProvisioningRequest(StateModel):
+    """A validated request with its identity; what every later step and both events carry."""
+
+    request_id: str = Field(alias="requestId")
+    requested_at: datetime = Field(alias="requestedAt")
+    studio_id: StudioId = Field(alias="studioId")
+    client_token: ClientToken = Field(alias="clientToken")
+    launch_profile_id: NonEmptyString = Field(alias="launchProfileId")
+    ec2_instance_type: Ec2InstanceType | None = Field(default=None, alias="ec2InstanceType")
+    owned_by: NonEmptyString | None = Field(default=None, alias="ownedBy")
+    streaming_image_id: StreamingImageId | None = Field(default=None, alias="streamingImageId")
+    tags: dict[str, str] | None = None
+
+    def create_parameters(self) -> dict[str, Any]:
+        """CreateStreamingSession's parameters, the client token included on every attempt."""
+        params: dict[str, Any] = {
+            "studioId": self.studio_id,
+            "clientToken": self.client_token,
+            "launchProfileId": self.launch_profile_id,
+        }
+        optional = {
+            "ec2InstanceType": self.ec2_instance_type,
+            "ownedBy": self.owned_by,
+            "streamingImageId": self.streaming_image_id,
+            "tags": self.tags,
+        }
+        params.update({key: value for key, value in optional.items() if value is not None})
+        return params
+
+
+class PollingPolicy(StateModel):
+    """How the Wait/PollSession loop paces itself; template parameters, never code."""
+
+    initial_wait_seconds: int = Field(alias="initialWaitSeconds", ge=0)
+    interval_seconds: int = Field(alias="intervalSeconds", ge=0)
+    checks_per_poll: int = Field(default=1, alias="checksPerPoll", ge=1)
+    budget_seconds: int = Field(alias="budgetSeconds", ge=0)
+
+    @computed_field(alias="maxChecks")
+    @property
+    def max_checks(self) -> int:
+        """GetStreamingSession calls the budget allows: one after the initial wait, then one per interval."""
+        after_first = max(self.budget_seconds - self.initial_wait_seconds, 0)
+        if self.interval_seconds == 0:
+            return 1 + after_first
+        return 1 + math.floor(after_first / self.interval_seconds)
+
+
+class CreatedSession(StateModel):
+    session_id: str = Field(alias="sessionId")
+    session: StreamingSession
+
+
+class PollOutcome(StrEnum):
+    READY = "READY"
+    PENDING = "PENDING"
+    FAILED = "FAILED"  # CREATE_FAILED or START_FAILED: the service said no
+    UNEXPECTED = "UNEXPECTED"  # any other state (DELETED, STOPPED, ...): someone else acted
+    TIMED_OUT = "TIMED_OUT"  # the poll budget ran out while still pending
+
+
+class PollResult(StateModel):
+    outcome: PollOutcome
+    checks: int = Field(ge=0, description="GetStreamingSession calls made so far, over all polls")
+    session: StreamingSession
+    detail: dict[str, Any] | None = Field(
+        default=None, description="The Streaming Session Ready event's detail, when READY"
+    )
+
+
+class CleanupResult(StateModel):
+    """What DeleteSession did to a session that will never be READY."""
+
+    action: str = Field(description="DELETED, ALREADY_GONE or DELETE_FAILED")
+    state: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class CaughtError(StateModel):
+    """What a Catch puts at its ResultPath: Step Functions' error name and cause."""
+
+    error: str = Field(alias="Error")
+    cause: str | None = Field(default=None, alias="Cause")
+
+
+class WorkflowState(StateModel):
+    request: ProvisioningRequest
+    polling: PollingPolicy | None = None
+    created: CreatedSession | None = None
+    poll: PollResult | None = None
+    caught: dict[str, CaughtError] | None = None
+    cleanup: CleanupResult | CaughtError | None = None
