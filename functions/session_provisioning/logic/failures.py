@@ -67,8 +67,7 @@ def error_from_poll(state: WorkflowState) -> FailureError:
         budget = state.polling.budget_seconds if state.polling else None
         return FailureError(
             code="SessionNotReadyInTime",
-            message=f"The session was still {session.state} after {poll.checks} checks "
-            f"(budget {budget} s).",
+            message=f"The session was still {session.state} after {poll.checks} checks (budget {budget} s).",
             state=session.state,
             step="PollSession",
             retryable=True,
