@@ -40,7 +40,7 @@ venv: $(VENV)/.stamp ## create or refresh the product's virtual environment
 # --- the two commands ---------------------------------------------------------------------
 .PHONY: run
 run: $(VENV)/.stamp ## run the whole system locally (API, workflow, emulator, event sink)
-	@$(PY) -m local.stack
+	@PYTHONPATH=functions:. $(PY) -m local.stack
 
 .PHONY: test
 test: $(VENV)/.stamp $(SAM_VENV)/.stamp ## run every check (lint, tests, SAM validate/build, built artifacts)
@@ -53,7 +53,7 @@ test: $(VENV)/.stamp $(SAM_VENV)/.stamp ## run every check (lint, tests, SAM val
 # --- pieces ---------------------------------------------------------------------------------
 .PHONY: emulator
 emulator: $(VENV)/.stamp ## run the Nimble Studio emulator alone (NIMBLE_PORT, default 8081)
-	@$(PY) -m local.emulator
+	@PYTHONPATH=functions:. $(PY) -m local.emulator
 
 .PHONY: validate
 validate: $(SAM_VENV)/.stamp ## sam validate --lint
@@ -63,7 +63,7 @@ validate: $(SAM_VENV)/.stamp ## sam validate --lint
 build-check: $(VENV)/.stamp $(SAM_VENV)/.stamp ## sam build for this host, then invoke each events/ sample on the artifacts
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(SAM) build --build-dir $(TEST_BUILD) \
 	  --parameter-overrides Architecture=$(HOST_ARCH) --region us-east-1 >/dev/null
-	$(PY) scripts/invoke_built_artifacts.py --build-dir $(TEST_BUILD)
+	PYTHONPATH=functions:. $(PY) scripts/invoke_built_artifacts.py --build-dir $(TEST_BUILD)
 
 .PHONY: clean
 clean: ## remove environments, builds and local state

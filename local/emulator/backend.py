@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import random
 import re
 import threading
@@ -623,7 +624,9 @@ class NimbleBackend:
                 self.rng,
             )
             self._sequence += 1
-            session_id = f"session-{uuid.uuid4().hex[:20]}"
+            # Derived from (studio, token), which already names one session: ids repeat across
+            # runs, so the events/ samples can name the session the create sample makes.
+            session_id = "session-" + hashlib.sha256(f"{studio_id}\n{token}".encode()).hexdigest()[:20]
             session = _Session(
                 session_id=session_id,
                 studio_id=studio_id,

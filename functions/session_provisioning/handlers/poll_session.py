@@ -19,6 +19,8 @@ client = nimble_client()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.model_validate(event)
     result = poll_session(state, client)
+    checks_before = state.poll.checks if state.poll else 0
+    metrics.add_metric(name="SessionChecks", unit=MetricUnit.Count, value=result.checks - checks_before)
     logger.info(
         "session polled",
         extra={
