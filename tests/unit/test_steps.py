@@ -249,3 +249,13 @@ def test_delete_raises_other_errors_for_the_state_machine_to_retry(client, stub)
     stub.add_client_error("delete_streaming_session", "ThrottlingException", "slow down", 429)
     with pytest.raises(errors.ThrottlingException):
         delete_session(WorkflowState.model_validate(workflow_state(created=CREATED)), client)
+
+
+def test_delete_of_a_session_someone_else_deleted_is_already_gone(client, stub):
+    stub.add_response(
+        "delete_streaming_session",
+        {"session": session("DELETED")},
+        {"studioId": ANY, "sessionId": ANY, "clientToken": ANY},
+    )
+    result = delete_session(WorkflowState.model_validate(workflow_state(created=CREATED)), client)
+    assert (result.action, result.state) == ("ALREADY_GONE", "DELETED")

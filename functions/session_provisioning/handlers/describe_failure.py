@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from session_provisioning.logic.failures import describe_failure
@@ -11,11 +11,14 @@ from session_provisioning.observability import logger, metrics, tracer
 
 @logger.inject_lambda_context(correlation_id_path="requestId")
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failure = describe_failure(event)
     error = failure["detail"]["error"]
     logger.info("request failed", extra={"code": error["code"], "step": error.get("step")})
-    metrics.add_dimension(name="ErrorCode", value=error["code"])
-    metrics.add_metric(name="SessionsFailed", unit=MetricUnit.Count, value=1)
+    # A dimension of this one metric only: the shared Metrics object would keep it for the next
+    # invocation (and the next error code).
+    with single_metric(
+        name="SessionsFailed", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+    ) as metric:
+        metric.add_dimension(name="ErrorCode", value=error["code"])
     return failure

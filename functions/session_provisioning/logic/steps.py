@@ -187,4 +187,7 @@ def delete_session(state: WorkflowState, client: Any) -> CleanupResult:
         raise from_sdk_error(error, step="DeleteSession") from error
     except BotoCoreError as error:
         raise from_sdk_error(error, step="DeleteSession") from error
-    return CleanupResult(action="DELETED", state=response["session"].get("state"))
+    state_after = response["session"].get("state")
+    if state_after == "DELETED":  # someone else got there first: nothing was deleted by us
+        return CleanupResult(action="ALREADY_GONE", state=state_after)
+    return CleanupResult(action="DELETED", state=state_after)

@@ -35,9 +35,10 @@ class Timings(DetailModel):
 
 class Identifiers(DetailModel):
     request_id: str = Field(alias="requestId")
-    client_token: str | None = Field(alias="clientToken")
-    studio_id: str | None = Field(alias="studioId")
-    launch_profile_id: str | None = Field(alias="launchProfileId")
+    # None (left out of the event) only when the request was too broken to name them.
+    client_token: str | None = Field(default=None, alias="clientToken")
+    studio_id: str | None = Field(default=None, alias="studioId")
+    launch_profile_id: str | None = Field(default=None, alias="launchProfileId")
     owned_by: str | None = Field(default=None, alias="ownedBy")
     session_id: str | None = Field(default=None, alias="sessionId")
 

@@ -1,0 +1,37 @@
+"""Constants and helpers of the workflow tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STUDIO = "studio-local"
+LAUNCH_PROFILE = "lp-local"
+
+# Short polling so a scenario takes seconds: first check right after creation, then one a
+# second, at most 4 checks (1 + 3 s / 1 s). The emulator makes a session READY after 1 s.
+PARAMETERS = {
+    "PollInitialWaitSeconds": "0",
+    "PollIntervalSeconds": "1",
+    "PollBudgetSeconds": "3",
+}
+MAX_CHECKS = 4
+ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
+PROVISIONING_SECONDS = 1.0
+
+
+def execution_input(client_token: str, owned_by: str, **request: Any) -> dict[str, Any]:
+    """The execution input the API starts the state machine with."""
+    return {
+        "studioId": STUDIO,
+        "clientToken": client_token,
+        "request": {"launchProfileId": LAUNCH_PROFILE, "ownedBy": owned_by, **request},
+    }
+
+
+def sessions_for_token(emulator: Any, client_token: str) -> list[dict[str, Any]]:
+    """The emulator's sessions created with this client token."""
+    return [s for s in emulator.backend.snapshot()["sessions"] if s["clientToken"] == client_token]
+
+
+def events_for(events: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
+    return [event for event in events if event["detail"].get("requestId") == request_id]
