@@ -61,7 +61,7 @@ validate: $(SAM_VENV)/.stamp ## sam validate --lint
 
 .PHONY: build-check
 build-check: $(VENV)/.stamp $(SAM_VENV)/.stamp ## sam build for this host, then invoke each events/ sample on the artifacts
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(SAM) build --build-dir $(TEST_BUILD) \
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(SAM) build --no-cached --build-dir $(TEST_BUILD) \
 	  --parameter-overrides Architecture=$(HOST_ARCH) --region us-east-1 >/dev/null
 	PYTHONPATH=functions:. $(PY) scripts/invoke_built_artifacts.py --build-dir $(TEST_BUILD)
 

@@ -79,7 +79,9 @@ _BLOCK = re.compile(re.escape(START_MARKER) + r".*?" + re.escape(END_MARKER), re
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
     parser.add_argument("--readme", type=Path, default=README_PATH, help="the file holding the diagram")
     args = parser.parse_args()
@@ -90,7 +92,10 @@ def main() -> int:
     updated = _BLOCK.sub(lambda _: readme_block(), readme)
     if args.check:
         if updated != readme:
-            print("README.md's workflow diagram is out of date: run python scripts/asl_diagram.py", file=sys.stderr)
+            print(
+                "README.md's workflow diagram is out of date: run python scripts/asl_diagram.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     args.readme.write_text(updated)

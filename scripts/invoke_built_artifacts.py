@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -151,6 +152,7 @@ def main() -> int:
 
     # The state machine the API function starts executions of; executions do not run here.
     engine_plan = LocalEngine(template_path=ROOT / "template.yaml")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per call otherwise
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
@@ -163,7 +165,7 @@ def main() -> int:
                 endpoint_url=sfn_url,
                 region_name=REGION,
                 aws_access_key_id="testing",
-                aws_secret_access_key="testing",
+                aws_secret_access_key="testing",  # noqa: S106 - moto server on loopback
             )
             state_machine = sfn.create_state_machine(
                 name=engine_plan.state_machine_arn.rsplit(":", 1)[-1],
@@ -179,13 +181,14 @@ def main() -> int:
                 "AWS_ENDPOINT_URL_NIMBLE": emulator.url,
                 "AWS_ENDPOINT_URL_SFN": sfn_url,
                 "STATE_MACHINE_ARN": state_machine,
-                "POWERTOOLS_SERVICE_NAME": "nimble-session-provisioning",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
             }
             for sample in SAMPLES:
-                failures += not invoke(sample, functions, build_dir, environment)
+                # As `sam local invoke`: the function's own variables from the template, then ours.
+                function_environment = engine_plan.functions[sample.function].environment | environment
+                failures += not invoke(sample, functions, build_dir, function_environment)
     finally:
         moto.stop()
     print(f"built artifacts: {len(SAMPLES) - failures} passed, {failures} failed")

@@ -256,7 +256,7 @@ def test_importing_the_package_does_not_import_boto3() -> None:
     code = "import sys, session_provisioning.nimble as n; print('boto3' in sys.modules, n.NIMBLE_DATA_PATH)"
     env = {**os.environ, "PYTHONPATH": "functions"}
     root = NIMBLE_DATA_PATH.parents[3]
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
     ).stdout.split()
     assert out[0] == "False"

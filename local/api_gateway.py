@@ -1,0 +1,505 @@
+"""A local API Gateway (REST API, Lambda proxy integration) in front of the API function.
+
+    from local.api_gateway import serve_api
+
+    api = serve_api(lambda event: engine.invoke("ApiFunction", event), port=3000)
+    ...                       # http://127.0.0.1:3000/studios/studio-local/streaming-sessions
+    api.stop()
+
+Each HTTP request becomes the version 1.0 proxy event API Gateway sends (resource, path,
+httpMethod, headers, multiValueHeaders, queryStringParameters,
+multiValueQueryStringParameters, pathParameters, requestContext, body, isBase64Encoded), is
+handed to ``invoke``, and the proxy response (statusCode, headers, multiValueHeaders, body,
+isBase64Encoded) is written back.
+
+The routes are the ``Api`` events of the function in ``template.yaml`` (``Path`` with
+``{name}`` / ``{name+}`` parameters, ``Method`` or ``ANY``), so the local API has exactly the
+deployed API's resources. Where API Gateway answers without calling the function, so does
+this server:
+
+* a path or method with no route: 403 ``{"message": "Missing Authentication Token"}`` with
+  ``x-amzn-ErrorType: MissingAuthenticationTokenException`` (what a REST API answers for an
+  unknown resource or method, whatever its authorization);
+* a body over 10 MiB (API Gateway's payload limit): 413 ``{"message": "Request Too Long"}``;
+* the function failed, or returned something that is not a proxy response: 502
+  ``{"message": "Internal server error"}``.
+
+Differences from API Gateway, on purpose: no SigV4 check (deployed, ``ApiAuthType=AWS_IAM``
+requires signed calls: see ``scripts/signed_request.py``), paths are served at the root
+rather than under ``/{stage}`` (``requestContext.stage`` still names the template's stage, and
+``requestContext.path`` equals ``path``), and a body that is not UTF-8 is passed base64-encoded
+with ``isBase64Encoded: true`` (API Gateway would pass text unless binary media types are set),
+so the function sees the bytes the client sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from local.engine import ACCOUNT_ID, DEFAULT_TEMPLATE, load_template
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "ApiGatewayServer",
+    "Route",
+    "RunningApi",
+    "build_event",
+    "match_route",
+    "routes_from_template",
+    "serve_api",
+    "stage_from_template",
+]
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_FUNCTION = "ApiFunction"
+DEFAULT_STAGE = "v1"
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+API_ID = "local"
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+
+_HOP_BY_HOP = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive"})
+
+
+# --- routes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """One resource and method of the REST API (``ANY`` matches every method)."""
+
+    method: str
+    resource: str
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _resource_pattern(self.resource)
+
+    @property
+    def literal_segments(self) -> int:
+        return sum(1 for part in self.resource.split("/") if part and not part.startswith("{"))
+
+
+def _resource_pattern(resource: str) -> re.Pattern[str]:
+    parts = []
+    for segment in resource.strip("/").split("/"):
+        greedy = re.fullmatch(r"\{(\w+)\+\}", segment)
+        single = re.fullmatch(r"\{(\w+)\}", segment)
+        if greedy:
+            parts.append(f"(?P<{greedy[1]}>.+)")
+        elif single:
+            parts.append(f"(?P<{single[1]}>[^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("^/" + "/".join(parts) + "$")
+
+
+def routes_from_template(
+    template_path: str | Path = DEFAULT_TEMPLATE, function_logical_id: str = DEFAULT_FUNCTION
+) -> list[Route]:
+    """The function's ``Type: Api`` events as routes, the most specific first."""
+    template = load_template(template_path)
+    function = (template.get("Resources") or {}).get(function_logical_id)
+    if function is None:
+        raise ValueError(f"{template_path}: no resource {function_logical_id}")
+    events = (function.get("Properties") or {}).get("Events") or {}
+    routes = []
+    for name, event in events.items():
+        if (event or {}).get("Type") != "Api":
+            continue
+        properties = event.get("Properties") or {}
+        path, method = properties.get("Path"), properties.get("Method")
+        if not isinstance(path, str) or not isinstance(method, str):
+            raise ValueError(f"{function_logical_id}.Events.{name}: Path and Method must be plain strings")
+        routes.append(Route(method=method.upper(), resource=path))
+    if not routes:
+        raise ValueError(f"{function_logical_id} has no Api events")
+    return sorted(routes, key=lambda route: (-route.literal_segments, route.method == "ANY"))
+
+
+def stage_from_template(template_path: str | Path = DEFAULT_TEMPLATE) -> str:
+    """The stage name the template deploys by default (``StageName`` parameter)."""
+    parameter = ((load_template(template_path).get("Parameters") or {}).get("StageName")) or {}
+    return str(parameter.get("Default", DEFAULT_STAGE))
+
+
+def match_route(routes: Iterable[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route for this method and (decoded) path, with its path parameters; None: no route."""
+    candidates = []
+    for route in routes:
+        match = route.pattern.match(path)
+        if match and route.method in (method.upper(), "ANY"):
+            candidates.append((route, match.groupdict()))
+    if not candidates:
+        return None
+    # A method of its own beats ANY on the same resource, as in API Gateway.
+    candidates.sort(key=lambda item: (-item[0].literal_segments, item[0].method == "ANY"))
+    return candidates[0]
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def build_event(
+    *,
+    method: str,
+    path: str,
+    resource: str,
+    path_parameters: Mapping[str, str] | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    query: Iterable[tuple[str, str]] = (),
+    body: bytes | str | None = None,
+    stage: str = DEFAULT_STAGE,
+    source_ip: str = "127.0.0.1",
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event (payload format 1.0) for one request.
+
+    ``headers`` and ``query`` are (name, value) pairs in the order received: the single-value
+    maps keep the last value of each name, the multi-value maps all of them, like API Gateway.
+    A bytes body that is not UTF-8 is passed base64-encoded (``isBase64Encoded: true``).
+    """
+    request_id = request_id or str(uuid.uuid4())
+    single_headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        single_headers[name] = value
+        multi_headers.setdefault(name, []).append(value)
+    single_query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    for name, value in query:
+        single_query[name] = value
+        multi_query.setdefault(name, []).append(value)
+
+    text: str | None
+    encoded = False
+    if body is None or body in (b"", ""):
+        text = None
+    elif isinstance(body, str):
+        text = body
+    else:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode("ascii"), True
+
+    now = datetime.now(UTC)
+    lowered = {name.lower(): value for name, value in single_headers.items()}
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method.upper(),
+        "headers": single_headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": single_query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": lowered.get("host", "127.0.0.1").split(".")[0],
+            "extendedRequestId": request_id,
+            "httpMethod": method.upper(),
+            "identity": {
+                "accessKey": None,
+                "accountId": None,
+                "caller": None,
+                "cognitoAuthenticationProvider": None,
+                "cognitoAuthenticationType": None,
+                "cognitoIdentityId": None,
+                "cognitoIdentityPoolId": None,
+                "principalOrgId": None,
+                "sourceIp": source_ip,
+                "user": None,
+                "userAgent": lowered.get("user-agent"),
+                "userArn": None,
+            },
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "resourceId": API_ID,
+            "resourcePath": resource,
+            "stage": stage,
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ApiGatewayServer
+    protocol_version = "HTTP/1.1"  # keep-alive: every answer carries Content-Length
+
+    def version_string(self) -> str:
+        return "local-api-gateway"
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, add=False)
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        method = self.command.upper()
+        request_id = str(uuid.uuid4())
+        split = urlsplit(self.path)
+        path = unquote(split.path) or "/"
+        try:
+            body = self._read_body()
+        except _TooLarge:
+            self._send(413, {"message": "Request Too Long"}, request_id=request_id)
+            self.close_connection = True
+            self._log(method, split.path, 413, started)
+            return
+        except ValueError:  # a Content-Length or chunk size that is not a number
+            self._send(400, {"message": "Bad Request"}, request_id=request_id)
+            self.close_connection = True
+            self._log(method, split.path, 400, started)
+            return
+        matched = match_route(self.server.routes, method, path)
+        if matched is None:
+            self._send(
+                403,
+                {"message": "Missing Authentication Token"},
+                request_id=request_id,
+                extra={"x-amzn-ErrorType": ["MissingAuthenticationTokenException"]},
+            )
+            self._log(method, split.path, 403, started)
+            return
+        route, path_parameters = matched
+        event = build_event(
+            method=method,
+            path=path,
+            resource=route.resource,
+            path_parameters=path_parameters,
+            headers=list(self.headers.items()),
+            query=parse_qsl(split.query, keep_blank_values=True),
+            body=body,
+            stage=self.server.stage,
+            source_ip=self.client_address[0],
+            request_id=request_id,
+        )
+        try:
+            response = self.server.invoke(event)
+            status, headers, payload = _proxy_response(response)
+        except Exception:
+            LOG.exception("API function failed for %s %s", method, split.path)
+            self._send(502, {"message": "Internal server error"}, request_id=request_id)
+            self._log(method, split.path, 502, started)
+            return
+        self._write(status, headers, payload, request_id=request_id)
+        self._log(method, split.path, status, started)
+
+    # One method for every verb: the routes decide what exists, as in API Gateway.
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            raise _TooLarge
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            total += size
+            if total > MAX_PAYLOAD_BYTES:
+                raise _TooLarge
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _send(
+        self,
+        status: int,
+        body: dict[str, Any],
+        *,
+        request_id: str,
+        extra: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        headers = {"Content-Type": ["application/json"], **(extra or {})}
+        self._write(status, headers, json.dumps(body).encode(), request_id=request_id)
+
+    def _write(
+        self, status: int, headers: Mapping[str, list[str]], payload: bytes, *, request_id: str
+    ) -> None:
+        self.send_response(status)
+        for name, values in headers.items():
+            if name.lower() in _HOP_BY_HOP:
+                continue
+            for value in values:
+                self.send_header(name, value)
+        self.send_header("x-amzn-RequestId", request_id)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command.upper() != "HEAD":
+            self.wfile.write(payload)
+
+    def _log(self, method: str, path: str, status: int, started: float) -> None:
+        LOG.info("%s %s -> %s (%.0f ms)", method, path, status, (time.monotonic() - started) * 1000)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        LOG.debug(format, *args)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # _log says it once, with the time taken
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _proxy_response(response: Any) -> tuple[int, dict[str, list[str]], bytes]:
+    """statusCode, merged headers and body bytes of a Lambda proxy response (ValueError if malformed)."""
+    if not isinstance(response, Mapping):
+        raise ValueError(f"the function returned {type(response).__name__}, not a proxy response")
+    status = response.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError(f"statusCode {status!r} is not an HTTP status")
+    # API Gateway merges both maps; a name in multiValueHeaders wins over the same name in headers.
+    merged: dict[str, list[str]] = {}
+    multi = response.get("multiValueHeaders") or {}
+    for name, values in multi.items():
+        merged[name] = [str(value) for value in (values if isinstance(values, list) else [values])]
+    lowered = {name.lower() for name in merged}
+    for name, value in (response.get("headers") or {}).items():
+        if name.lower() not in lowered:
+            merged[name] = [str(value)]
+    body = response.get("body")
+    if body is None:
+        payload = b""
+    elif response.get("isBase64Encoded"):
+        payload = base64.b64decode(body)
+    else:
+        payload = str(body).encode("utf-8")
+    return status, merged, payload
+
+
+class ApiGatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128  # the library's 5 resets bursts of concurrent clients
+
+    def __init__(
+        self, address: tuple[str, int], invoke: Invoke, routes: list[Route], stage: str = DEFAULT_STAGE
+    ) -> None:
+        self.invoke = invoke
+        self.routes = routes
+        self.stage = stage
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def track(self, connection: socket.socket, *, add: bool) -> None:
+        with self._connections_lock:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        """Ends idle keep-alive connections, so stop() does not wait for clients to hang up."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class RunningApi:
+    """A local API Gateway serving in a daemon thread; ``stop()`` (or leaving ``with``) ends it."""
+
+    def __init__(self, server: ApiGatewayServer, thread: threading.Thread) -> None:
+        self.server = server
+        self.url = server.url
+        self.port: int = server.server_address[1]
+        self.routes = server.routes
+        self._thread = thread
+        self._stopped = False
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self.server.shutdown()
+        self.server.close_connections()
+        self.server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> RunningApi:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"RunningApi(url={self.url!r}, stopped={self._stopped})"
+
+
+def serve_api(
+    invoke: Invoke,
+    port: int = 0,
+    *,
+    host: str = DEFAULT_HOST,
+    template_path: str | Path = DEFAULT_TEMPLATE,
+    function_logical_id: str = DEFAULT_FUNCTION,
+) -> RunningApi:
+    """Serve the template's API routes on ``host:port`` (0: a free port), calling ``invoke(event)``."""
+    routes = routes_from_template(template_path, function_logical_id)
+    server = ApiGatewayServer((host, port), invoke, routes, stage_from_template(template_path))
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"local-api-gateway-{server.server_address[1]}",
+        daemon=True,
+    )
+    thread.start()
+    LOG.info(
+        "API Gateway (local) on %s: %s", server.url, ", ".join(f"{r.method} {r.resource}" for r in routes)
+    )
+    return RunningApi(server, thread)
