@@ -50,6 +50,31 @@ test: $(VENV)/.stamp $(SAM_VENV)/.stamp ## run every check (lint, tests, SAM val
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory build-check
 
+.PHONY: demo
+demo: $(VENV)/.stamp ## one request end to end on a private local stack; prints the Ready event
+	@PYTHONPATH=functions:. $(PY) -m local.demo
+
+.PHONY: chaos
+chaos: $(VENV)/.stamp ## N concurrent requests under injected faults (CHAOS_REQUESTS, default 200)
+	@PYTHONPATH=functions:. $(PY) -m local.chaos
+
+.PHONY: bench
+bench: $(VENV)/.stamp $(SAM_VENV)/.stamp ## benchmarks side by side; writes benchmarks/results.json
+	@PYTHONPATH=functions:. $(PY) -m benchmarks
+
+.PHONY: deploy
+deploy: $(SAM_VENV)/.stamp $(VENV)/.stamp ## sam build && sam deploy (CONFIG_ENV=default|dev|prod)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(SAM) build
+	$(SAM) deploy --config-env $(or $(CONFIG_ENV),default)
+
+.PHONY: openapi
+openapi: $(VENV)/.stamp ## regenerate openapi.json from the API's routes
+	PYTHONPATH=functions:. $(PY) scripts/export_openapi.py
+
+.PHONY: diagram
+diagram: $(VENV)/.stamp ## regenerate the README's workflow diagram from the ASL
+	$(PY) scripts/asl_diagram.py
+
 # --- pieces ---------------------------------------------------------------------------------
 .PHONY: emulator
 emulator: $(VENV)/.stamp ## run the Nimble Studio emulator alone (NIMBLE_PORT, default 8081)
