@@ -1,0 +1,159 @@
+"""`make run` and `make demo` as a user runs them: real processes, real HTTP, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'functions'}:{ROOT}", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+class Output:
+    """Collects a process's output lines in a thread, so waiting for one never blocks forever."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._process = process
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines:
+                if text in line:
+                    return line
+            if self._process.poll() is not None and not self._thread.is_alive():
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; output:\n" + "\n".join(self.lines))
+
+    def text(self) -> str:
+        self._thread.join(timeout=10)
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def stack(tmp_path):
+    api_port, nimble_port = free_port(), free_port()
+    events_file = tmp_path / "events.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.stack"],
+        cwd=ROOT,
+        env=environment(
+            API_PORT=str(api_port),
+            NIMBLE_PORT=str(nimble_port),
+            EVENTS_FILE=str(events_file),
+            NIMBLE_PROVISIONING_SECONDS="2",
+            POLL_INITIAL_WAIT_SECONDS="1",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = Output(process)
+    try:
+        output.wait_for("API ready")
+        yield process, output, f"http://127.0.0.1:{api_port}", events_file
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_make_run_serves_the_api_streams_progress_and_stops_cleanly(stack):
+    process, output, url, events_file = stack
+    output.wait_for(f"API ready         {url}")
+    assert "curl -s -X POST" in output.wait_for("curl")
+
+    body = {"launchProfileId": "lp-local", "ownedBy": "e2e-artist"}
+    accepted = requests.post(
+        f"{url}/studios/studio-local/streaming-sessions",
+        json=body,
+        headers={"X-Amz-Client-Token": "e2e-token"},
+        timeout=10,
+    )
+    assert accepted.status_code == 202, accepted.text
+    request_id = accepted.json()["requestId"]
+
+    output.wait_for(f"{request_id}  READY")
+    status = requests.get(url + accepted.headers["Location"], timeout=10).json()
+    assert status["status"] == "READY"
+    assert status["session"]["state"] == "READY"
+    assert status["session"]["ownedBy"] == "e2e-artist"
+
+    output.wait_for("event     Streaming Session Ready")
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    assert [(e["detail-type"], e["detail"]["requestId"]) for e in events] == [
+        ("Streaming Session Ready", request_id)
+    ]
+    for step in ("accepted", "created", "polled"):
+        output.wait_for(f"{request_id}  {step}")
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    assert "Traceback" not in output.text()
+
+
+def test_make_run_explains_a_port_in_use(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "local.stack"],
+            cwd=ROOT,
+            env=environment(
+                API_PORT=str(port), NIMBLE_PORT=str(free_port()), EVENTS_FILE=str(tmp_path / "e")
+            ),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert "port is in use" in result.stdout
+    assert "API_PORT" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_make_demo_prints_the_ready_event_and_exits_zero():
+    result = subprocess.run(
+        [sys.executable, "-m", "local.demo"],
+        cwd=ROOT,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"detail-type": "Streaming Session Ready"' in result.stdout
+    assert result.stdout.rstrip().endswith("demo: READY, one event")
