@@ -18,6 +18,7 @@ closed, so the guarantee holds for 90 days (the service's own idempotency window
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -233,7 +234,8 @@ def start_request(
         sfn_client.start_execution(stateMachineArn=state_machine_arn, name=request_id, input=our_input)
     except ClientError as error:
         if _error_code(error) != "ExecutionAlreadyExists":
-            _raise_service_error(error)
+            _confirm_or_raise(error, sfn_client, state_machine_arn, request_id, our_input, token)
+            return RequestAccepted(requestId=request_id, clientToken=token, studioId=studio_id)
         existing = _describe(sfn_client, execution_arn(state_machine_arn, request_id))
         if existing is None:
             # The name is taken but the execution cannot be read: Step Functions is catching up.
@@ -248,8 +250,29 @@ def start_request(
                 "for a different request; use a new token for a new request.",
             ) from error
     except BotoCoreError as error:
-        _raise_service_error(error)
+        _confirm_or_raise(error, sfn_client, state_machine_arn, request_id, our_input, token)
     return RequestAccepted(requestId=request_id, clientToken=token, studioId=studio_id)
+
+
+def _confirm_or_raise(
+    error: Exception, sfn_client: Any, state_machine_arn: str, request_id: str, our_input: str, token: str
+) -> None:
+    """After a failed StartExecution, tell "it did not start" from "we did not hear that it did".
+
+    A timeout or a 5xx may come after Step Functions started the execution. If it exists with
+    our input, the request was accepted. Otherwise the error stands, and it names the client
+    token (generated or not), so that the client's retry is a replay, never a second request.
+    """
+    with contextlib.suppress(ApiError):  # could not tell: the original error stands
+        existing = _describe(sfn_client, execution_arn(state_machine_arn, request_id))
+        if existing is not None and _json_or_none(existing.get("input")) == json.loads(our_input):
+            return
+    try:
+        _raise_service_error(error)
+    except ApiError as answer:
+        answer.headers.setdefault(CLIENT_TOKEN_HEADER, token)
+        answer.message = f"{answer.message} Retry with {CLIENT_TOKEN_HEADER}: {token}."
+        raise
 
 
 def get_request_status(
