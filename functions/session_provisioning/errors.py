@@ -11,11 +11,25 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, IncompleteReadError
 
-# Retried by the state machine (Retry blocks in the ASL list the same names).
+# Retried by the state machine (Retry blocks in the ASL list the same names; a test checks).
 TRANSIENT_ERROR_CODES = frozenset(
     {"ThrottlingException", "InternalServerErrorException", "ConflictException", "NimbleConnectionError"}
+)
+# Faults of the platform the state machine retries; any other States.*/Lambda.* error (a
+# permission, a missing function, a runtime error in the definition) will not pass by itself.
+TRANSIENT_PLATFORM_ERRORS = frozenset(
+    {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "Lambda.Unknown",
+        "Sandbox.Timedout",
+        "States.Timeout",
+        "EventBridge.FailedEntry",
+    }
 )
 
 
@@ -75,9 +89,15 @@ class InternalServerErrorException(WorkflowError):
 
 
 class NimbleConnectionError(WorkflowError):
-    """The endpoint did not answer (connection refused, read timeout): worth a retry."""
+    """The endpoint did not answer, or not fully (refused, reset, timed out): worth a retry."""
 
     code = "NimbleConnectionError"
+
+
+class NimbleClientError(WorkflowError):
+    """The SDK refused to send the call (invalid parameters, no credentials): not transient."""
+
+    code = "NimbleClientError"
 
 
 class InvalidPollingPolicy(WorkflowError):
@@ -99,15 +119,26 @@ _BY_CODE: dict[str, type[WorkflowError]] = {
 
 
 def from_sdk_error(error: Exception, *, step: str) -> WorkflowError:
-    """The WorkflowError to raise for an SDK exception from a Nimble Studio call."""
+    """The WorkflowError to raise for an SDK exception from a Nimble Studio call.
+
+    Transient by nature whatever the service called them: a 5xx or a 429 with a name outside
+    the documented seven, and any transport failure (refused, reset, timed out, cut short), since
+    the client makes one attempt only and the state machine's Retry is the only second chance.
+    """
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "Unknown")
         message = error.response.get("Error", {}).get("Message") or str(error)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         cls = _BY_CODE.get(code)
-        if cls is None:
-            return NimbleApiError(message, step=step, code=code, http_status=status)
-        return cls(message, step=step, http_status=status)
-    if isinstance(error, ConnectionError | ReadTimeoutError):
+        if cls is not None:
+            return cls(message, step=step, http_status=status)
+        if status == 429:
+            return ThrottlingException(message, step=step, http_status=status, serviceCode=code)
+        if isinstance(status, int) and status >= 500:
+            return InternalServerErrorException(message, step=step, http_status=status, serviceCode=code)
+        return NimbleApiError(message, step=step, code=code, http_status=status)
+    if isinstance(error, ConnectionError | HTTPClientError | IncompleteReadError):
         return NimbleConnectionError(str(error), step=step)
-    raise TypeError(f"not an SDK error: {error!r}") from error
+    # Anything else botocore raises before sending (bad parameters, no credentials) is our
+    # own fault: named, never retried.
+    return NimbleClientError(f"{type(error).__name__}: {error}", step=step)

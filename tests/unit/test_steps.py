@@ -1,6 +1,16 @@
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    IncompleteReadError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 from botocore.stub import ANY
 
 from session_provisioning import errors
@@ -196,10 +206,30 @@ def test_poll_checks_several_times_per_invocation_and_stops_early(client, stub):
         WorkflowState.model_validate(workflow_state(created=CREATED, polling=policy)),
         client,
         sleep=sleeps.append,
+        now=lambda: REQUESTED_AT,
     )
     assert result.outcome is PollOutcome.READY
     assert result.checks == 3
     assert sleeps == [10, 10]
+
+
+def test_poll_stops_checking_before_the_lambda_runs_out_of_time(client, stub):
+    stub.add_response("get_streaming_session", {"session": session()}, {"studioId": ANY, "sessionId": ANY})
+    policy = {"initialWaitSeconds": 0, "intervalSeconds": 10, "checksPerPoll": 5, "budgetSeconds": 600}
+    result = poll_session(
+        WorkflowState.model_validate(workflow_state(created=CREATED, polling=policy)),
+        client,
+        sleep=lambda seconds: None,
+        now=lambda: REQUESTED_AT,
+        time_left=lambda: 15.0,  # not enough for a 10 s sleep plus a call
+    )
+    assert (result.outcome, result.checks) == (PollOutcome.PENDING, 1)
+
+
+def test_a_policy_that_would_overflow_the_execution_history_is_refused():
+    with pytest.raises(ValueError, match="history events"):
+        PollingPolicy(initialWaitSeconds=0, intervalSeconds=1, budgetSeconds=3600)
+    assert PollingPolicy(initialWaitSeconds=0, intervalSeconds=1, checksPerPoll=10, budgetSeconds=3600)
 
 
 def test_poll_times_out_when_the_budget_is_spent(client, stub):
@@ -259,3 +289,45 @@ def test_delete_of_a_session_someone_else_deleted_is_already_gone(client, stub):
     )
     result = delete_session(WorkflowState.model_validate(workflow_state(created=CREATED)), client)
     assert (result.action, result.state) == ("ALREADY_GONE", "DELETED")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ReadTimeoutError(endpoint_url="http://x"), "NimbleConnectionError"),
+        (ConnectionClosedError(endpoint_url="http://x"), "NimbleConnectionError"),
+        (EndpointConnectionError(endpoint_url="http://x"), "NimbleConnectionError"),
+        (IncompleteReadError(actual_bytes=1, expected_bytes=2), "NimbleConnectionError"),
+        (NoCredentialsError(), "NimbleClientError"),
+        (
+            ClientError(
+                {"Error": {"Code": "ServiceUnavailable"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "Get"
+            ),
+            "InternalServerErrorException",
+        ),
+        (
+            ClientError({"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Get"),
+            "ThrottlingException",
+        ),
+    ],
+)
+def test_sdk_failures_map_to_named_errors_the_state_machine_can_match(error, expected):
+    mapped = errors.from_sdk_error(error, step="PollSession")
+    assert type(mapped).__name__ == expected
+    assert mapped.detail["retryable"] is (expected != "NimbleClientError")
+
+
+def test_the_state_machine_retries_exactly_the_errors_we_call_transient():
+    definition = json.loads(
+        (Path(__file__).parents[2] / "statemachine" / "provision_session.asl.json").read_text()
+    )
+    retried = {
+        name
+        for state in definition["States"].values()
+        for rule in state.get("Retry", [])
+        for name in rule["ErrorEquals"]
+        if name != "States.ALL"
+    }
+    assert retried == errors.TRANSIENT_ERROR_CODES | errors.TRANSIENT_PLATFORM_ERRORS - {
+        "EventBridge.FailedEntry"
+    }

@@ -18,7 +18,7 @@ client = nimble_client()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.model_validate(event)
-    result = poll_session(state, client)
+    result = poll_session(state, client, time_left=lambda: context.get_remaining_time_in_millis() / 1000)
     checks_before = state.poll.checks if state.poll else 0
     metrics.add_metric(name="SessionChecks", unit=MetricUnit.Count, value=result.checks - checks_before)
     logger.info(

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from session_provisioning.errors import TRANSIENT_ERROR_CODES
+from session_provisioning.errors import TRANSIENT_ERROR_CODES, TRANSIENT_PLATFORM_ERRORS
 from session_provisioning.logic.steps import elapsed_seconds, utc_now
 from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
 from session_provisioning.models.workflow import CaughtError, CleanupResult, PollOutcome, WorkflowState
@@ -39,7 +39,7 @@ def error_from_caught(step: str, caught: CaughtError) -> FailureError:
             code=caught.error,
             message=(error_message or caught.cause or caught.error)[:1024],
             step=step,
-            retryable=True,
+            retryable=caught.error in TRANSIENT_PLATFORM_ERRORS,
         )
     # An exception we did not anticipate (a bug): say so, with its type and message.
     return FailureError(

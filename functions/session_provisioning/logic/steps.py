@@ -7,6 +7,7 @@ call these; tests call these directly.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -107,17 +108,26 @@ def classify(session: StreamingSession) -> PollOutcome:
     return PollOutcome.UNEXPECTED
 
 
+# Room for one more GetStreamingSession after a sleep: the client's connect and read timeouts.
+CALL_HEADROOM_SECONDS = 12.0
+
+
 def poll_session(
     state: WorkflowState,
     client: Any,
     *,
     sleep: Callable[[float], None] = time.sleep,
     now: Clock = utc_now,
+    time_left: Callable[[], float] = lambda: math.inf,
 ) -> PollResult:
     """PollSession: GetStreamingSession until it leaves the pending states, within the budget.
 
     One invocation makes up to `checksPerPoll` calls `intervalSeconds` apart, so a few Lambda
-    seconds replace Wait/Task/Choice transitions, which cost more (see README, Performance).
+    seconds replace Wait/Task/Choice transitions, which cost more (see README, Performance);
+    it stops early when the Lambda's remaining time (`time_left`, seconds) runs short.
+    The budget is a number of checks (`maxChecks`, from `budgetSeconds`), like the SDK waiter's
+    maxAttempts: deterministic, and it bounds the execution history; retries and slow calls
+    add to the wall time, as they do for the waiter.
     """
     if state.polling is None or state.created is None:
         raise ValueError("PollSession needs the polling policy and the created session")
@@ -127,6 +137,8 @@ def poll_session(
     outcome = PollOutcome.PENDING
     for attempt in range(max(min(policy.checks_per_poll, policy.max_checks - checks), 0)):
         if attempt:
+            if time_left() < policy.interval_seconds + CALL_HEADROOM_SECONDS:
+                break
             sleep(policy.interval_seconds)
         try:
             response = client.get_streaming_session(

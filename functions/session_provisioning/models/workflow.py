@@ -2,7 +2,7 @@
 
 The state grows as the execution goes (ResultPath in the ASL names where each piece lands):
     request   <- ValidateRequest   (ProvisioningRequest)
-    polling   <- ApplyPollingPolicy (PollingPolicy, from DefinitionSubstitutions)
+    polling   <- ValidateRequest   (PollingPolicy, from DefinitionSubstitutions)
     created   <- CreateSession     (CreatedSession)
     poll      <- PollSession       (PollResult)
     caught    <- any Catch         ({StateName: {"Error", "Cause"}})
@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from session_provisioning.models.request import (
     ClientToken,
@@ -67,6 +67,14 @@ class ProvisioningRequest(StateModel):
         return params
 
 
+# Step Functions Standard: at most 25,000 events in one execution's history. One poll cycle
+# writes 9 (Wait entered/exited; Task entered/scheduled/started/succeeded/exited; Choice
+# entered/exited); the rest of the workflow, retries included, stays well under 500.
+MAX_HISTORY_EVENTS = 25_000
+HISTORY_EVENTS_PER_POLL = 9
+HISTORY_EVENTS_OUTSIDE_POLLING = 500
+
+
 class PollingPolicy(StateModel):
     """How the Wait/PollSession loop paces itself; template parameters, never code."""
 
@@ -74,6 +82,18 @@ class PollingPolicy(StateModel):
     interval_seconds: int = Field(alias="intervalSeconds", ge=0)
     checks_per_poll: int = Field(default=1, alias="checksPerPoll", ge=1)
     budget_seconds: int = Field(alias="budgetSeconds", ge=0)
+
+    @model_validator(mode="after")
+    def _fits_in_one_execution(self) -> PollingPolicy:
+        # A Standard execution stops at 25,000 history events, with no event published and the
+        # session left running: refuse a policy whose poll loop could get there.
+        polls = math.ceil(self.max_checks / self.checks_per_poll)
+        if polls * HISTORY_EVENTS_PER_POLL + HISTORY_EVENTS_OUTSIDE_POLLING > MAX_HISTORY_EVENTS:
+            raise ValueError(
+                f"{polls} poll cycles would exceed the {MAX_HISTORY_EVENTS:,} history events of one "
+                "execution: raise intervalSeconds or checksPerPoll, or lower budgetSeconds"
+            )
+        return self
 
     @computed_field(alias="maxChecks")
     @property
@@ -110,9 +130,8 @@ class PollResult(StateModel):
 class CleanupResult(StateModel):
     """What DeleteSession did to a session that will never be READY."""
 
-    action: str = Field(description="DELETED, ALREADY_GONE or DELETE_FAILED")
+    action: str = Field(description="DELETED, ALREADY_GONE, DELETE_REQUESTED or NOT_CREATED")
     state: str | None = None
-    error: dict[str, Any] | None = None
 
 
 class CaughtError(StateModel):
