@@ -162,3 +162,17 @@ def test_an_unanticipated_exception_is_an_internal_error_with_its_type():
     assert error["code"] == "InternalError"
     assert error["message"] == "KeyError: 'sessionId'"
     assert error["retryable"] is False
+
+
+def test_an_unconfirmed_deletion_does_not_claim_the_session_is_gone():
+    state = workflow_state(
+        created=CREATED,
+        poll={"outcome": "TIMED_OUT", "checks": 175, "session": session()},
+        cleanup={"action": "DELETE_REQUESTED", "state": "DELETE_IN_PROGRESS"},
+    )
+    cleanup = describe(state)["detail"]["cleanup"]
+    assert cleanup == {
+        "sessionDeleted": False,
+        "action": "DELETE_REQUESTED",
+        "message": "Deletion was requested but not yet confirmed (last state DELETE_IN_PROGRESS).",
+    }

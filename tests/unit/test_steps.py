@@ -254,15 +254,62 @@ def test_poll_reraises_service_errors_as_poll_failures(client, stub):
     assert caught.value.detail["step"] == "PollSession"
 
 
-def test_delete_session_uses_a_token_derived_from_the_request(client, stub):
+def test_delete_session_confirms_the_deletion(client, stub):
     stub.add_response(
         "delete_streaming_session",
         {"session": session("DELETE_IN_PROGRESS")},
         {"studioId": "studio-local", "sessionId": "session-1", "clientToken": delete_token("token-1")},
     )
-    result = delete_session(WorkflowState.model_validate(workflow_state(created=CREATED)), client)
-    assert (result.action, result.state) == ("DELETED", "DELETE_IN_PROGRESS")
-    assert len(delete_token("t" * 64)) <= 64
+    stub.add_response(
+        "get_streaming_session",
+        {"session": session("DELETE_IN_PROGRESS")},
+        {"studioId": ANY, "sessionId": ANY},
+    )
+    stub.add_response(
+        "get_streaming_session", {"session": session("DELETED")}, {"studioId": ANY, "sessionId": ANY}
+    )
+    sleeps = []
+    result = delete_session(
+        WorkflowState.model_validate(workflow_state(created=CREATED)), client, sleep=sleeps.append
+    )
+    assert (result.action, result.state) == ("DELETED", "DELETED")
+    assert sleeps == [10, 10]
+    assert len(delete_token("t" * 64, attempt=2)) <= 64
+
+
+def test_delete_session_asks_again_after_delete_failed(client, stub):
+    stub.add_response(
+        "delete_streaming_session",
+        {"session": session("DELETE_IN_PROGRESS")},
+        {"studioId": ANY, "sessionId": ANY, "clientToken": delete_token("token-1", 0)},
+    )
+    stub.add_response(
+        "get_streaming_session", {"session": session("DELETE_FAILED")}, {"studioId": ANY, "sessionId": ANY}
+    )
+    stub.add_response(
+        "delete_streaming_session",
+        {"session": session("DELETE_IN_PROGRESS")},
+        {"studioId": ANY, "sessionId": ANY, "clientToken": delete_token("token-1", 1)},
+    )
+    stub.add_response(
+        "get_streaming_session", {"session": session("DELETED")}, {"studioId": ANY, "sessionId": ANY}
+    )
+    result = delete_session(
+        WorkflowState.model_validate(workflow_state(created=CREATED)), client, sleep=lambda s: None
+    )
+    assert result.action == "DELETED"
+
+
+def test_an_unconfirmed_deletion_is_reported_as_requested_not_done(client, stub):
+    stub.add_response(
+        "delete_streaming_session",
+        {"session": session("DELETE_IN_PROGRESS")},
+        {"studioId": ANY, "sessionId": ANY, "clientToken": ANY},
+    )
+    result = delete_session(
+        WorkflowState.model_validate(workflow_state(created=CREATED)), client, time_left=lambda: 5.0
+    )
+    assert (result.action, result.state) == ("DELETE_REQUESTED", "DELETE_IN_PROGRESS")
 
 
 def test_delete_of_a_vanished_session_is_not_an_error(client, stub):

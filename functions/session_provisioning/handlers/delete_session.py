@@ -16,6 +16,6 @@ client = nimble_client()
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.model_validate(event)
-    result = delete_session(state, client)
+    result = delete_session(state, client, time_left=lambda: context.get_remaining_time_in_millis() / 1000)
     logger.info("session cleaned up", extra={"action": result.action})
     return result.to_json()

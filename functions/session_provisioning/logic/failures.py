@@ -93,7 +93,14 @@ def describe_cleanup(cleanup: CleanupResult | CaughtError | None) -> Cleanup | N
         )
     if cleanup.action == "NOT_CREATED":
         return None
-    return Cleanup(sessionDeleted=cleanup.action in {"DELETED", "ALREADY_GONE"}, action=cleanup.action)
+    unconfirmed = cleanup.action == "DELETE_REQUESTED"
+    return Cleanup(
+        sessionDeleted=cleanup.action in {"DELETED", "ALREADY_GONE"},
+        action=cleanup.action,
+        message=f"Deletion was requested but not yet confirmed (last state {cleanup.state})."
+        if unconfirmed
+        else None,
+    )
 
 
 def describe_failure(event: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:

@@ -178,28 +178,69 @@ def elapsed_seconds(start: datetime, end: datetime) -> float:
     return round(max((end - start).total_seconds(), 0.0), 3)
 
 
-def delete_token(client_token: str) -> str:
-    """A deletion token derived from the request's, so retried deletes are one delete."""
-    return "delete-" + hashlib.sha256(client_token.encode()).hexdigest()[:40]
+def delete_token(client_token: str, attempt: int = 0) -> str:
+    """A deletion token derived from the request's: a retried step repeats the same delete,
+    and only a deliberate new attempt (after DELETE_FAILED) is a new one."""
+    return f"delete-{attempt}-" + hashlib.sha256(client_token.encode()).hexdigest()[:40]
 
 
-def delete_session(state: WorkflowState, client: Any) -> CleanupResult:
-    """DeleteSession: remove a created session that will never be announced READY."""
+# DeleteSession re-issues a delete that ended DELETE_FAILED at most this many times.
+MAX_DELETE_REQUESTS = 3
+
+
+def delete_session(
+    state: WorkflowState,
+    client: Any,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    time_left: Callable[[], float] = lambda: math.inf,
+) -> CleanupResult:
+    """DeleteSession: remove a created session that will never be announced READY.
+
+    "Deleted" is said only once the service shows DELETED: the step asks for the deletion,
+    then follows the session (like the SDK's StreamingSessionDeleted waiter, at the polling
+    interval) while its Lambda has time, asking again after a DELETE_FAILED. A deletion still
+    under way when time runs out is reported as DELETE_REQUESTED, not as done.
+    """
     if state.created is None:
         return CleanupResult(action="NOT_CREATED")
-    try:
-        response = client.delete_streaming_session(
-            studioId=state.request.studio_id,
-            sessionId=state.created.session_id,
-            clientToken=delete_token(state.request.client_token),
-        )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return CleanupResult(action="ALREADY_GONE")
-        raise from_sdk_error(error, step="DeleteSession") from error
-    except BotoCoreError as error:
-        raise from_sdk_error(error, step="DeleteSession") from error
-    state_after = response["session"].get("state")
-    if state_after == "DELETED":  # someone else got there first: nothing was deleted by us
-        return CleanupResult(action="ALREADY_GONE", state=state_after)
-    return CleanupResult(action="DELETED", state=state_after)
+    studio_id, session_id = state.request.studio_id, state.created.session_id
+    interval = max(state.polling.interval_seconds if state.polling else 5, 1)
+    requests_made = 0
+    session_state: str | None = None
+    while True:
+        if session_state in (None, "DELETE_FAILED") and requests_made < MAX_DELETE_REQUESTS:
+            try:
+                response = client.delete_streaming_session(
+                    studioId=studio_id,
+                    sessionId=session_id,
+                    clientToken=delete_token(state.request.client_token, attempt=requests_made),
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                    return CleanupResult(action="ALREADY_GONE")
+                raise from_sdk_error(error, step="DeleteSession") from error
+            except BotoCoreError as error:
+                raise from_sdk_error(error, step="DeleteSession") from error
+            requests_made += 1
+            session_state = response["session"].get("state")
+            if session_state == "DELETED" and requests_made == 1:
+                return CleanupResult(action="ALREADY_GONE", state=session_state)  # someone else did
+        if session_state == "DELETED":
+            return CleanupResult(action="DELETED", state=session_state)
+        if time_left() < interval + CALL_HEADROOM_SECONDS or (
+            session_state == "DELETE_FAILED" and requests_made >= MAX_DELETE_REQUESTS
+        ):
+            return CleanupResult(action="DELETE_REQUESTED", state=session_state)
+        sleep(interval)
+        try:
+            response = client.get_streaming_session(studioId=studio_id, sessionId=session_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return CleanupResult(action="DELETED")
+            # The deletion was accepted; only its confirmation failed. Retrying the step would
+            # ask for it again, so report what is known instead.
+            return CleanupResult(action="DELETE_REQUESTED", state=session_state)
+        except BotoCoreError:
+            return CleanupResult(action="DELETE_REQUESTED", state=session_state)
+        session_state = response["session"].get("state")
