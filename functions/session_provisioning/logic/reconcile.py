@@ -1,0 +1,152 @@
+"""Closing the gaps the state machine cannot close itself.
+
+An execution that is stopped (StopExecution), times out, or fails outside every Catch (a
+runtime error in the definition, the history limit, PublishFailed out of retries) runs no more
+states: no cleanup, no terminal event. Step Functions still announces its end with a
+"Step Functions Execution Status Change" event; this reconciler, triggered by it, reads the
+execution's history and does what the workflow would have done:
+
+- a terminal event was published (PublishReady or PublishFailed completed): nothing to do;
+- otherwise: delete the session if one was created (DeleteSession's logic, confirmation and
+  all), then publish the Streaming Session Failed event with code ExecutionAborted,
+  ExecutionTimedOut or the execution's own error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from session_provisioning.logic.failures import describe_cleanup
+from session_provisioning.logic.steps import delete_session, elapsed_seconds, utc_now
+from session_provisioning.models.events import FAILED_DETAIL_TYPE, FailedDetail, FailureError, Timings
+from session_provisioning.models.workflow import CreatedSession, WorkflowState
+
+PUBLISHING_STATES = frozenset({"PublishReady", "PublishFailed"})
+_STATUS_CODES = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut"}
+_STATUS_MESSAGES = {
+    "ABORTED": "The workflow was stopped before it finished.",
+    "TIMED_OUT": "The workflow ran past its time limit.",
+}
+
+
+def history(sfn_client: Any, execution_arn: str) -> Iterator[dict[str, Any]]:
+    paginator = sfn_client.get_paginator("get_execution_history")
+    for page in paginator.paginate(executionArn=execution_arn, includeExecutionData=True):
+        yield from page["events"]
+
+
+def reconcile_execution(
+    detail: dict[str, Any],
+    *,
+    sfn_client: Any,
+    nimble_client: Any,
+    events_client: Any,
+    event_bus_name: str,
+    event_source: str,
+    now: datetime | None = None,
+    time_left: Callable[[], float] = lambda: math.inf,
+) -> dict[str, Any]:
+    """Handles one Execution Status Change `detail`; returns what it did (for the log)."""
+    status = detail.get("status")
+    execution_arn = detail["executionArn"]
+    announced = False
+    latest_state: dict[str, Any] | None = None  # the last state output that held a session
+    for event in history(sfn_client, execution_arn):
+        exited = event.get("stateExitedEventDetails")
+        if not exited:
+            continue
+        if exited["name"] in PUBLISHING_STATES:
+            announced = True
+        output = _json_object(exited.get("output"))
+        if output and isinstance(output.get("created"), dict):
+            latest_state = output
+    if announced:
+        return {"action": "NONE", "reason": "a terminal event was already published"}
+
+    execution_input = _json_object(detail.get("input")) or {}
+    state = _workflow_state(latest_state)
+    cleanup = None
+    if state is not None and state.created is not None:
+        cleanup = describe_cleanup(delete_session(state, nimble_client, time_left=time_left))
+
+    failed_at = now or utc_now()
+    requested_at = _from_epoch_millis(detail.get("startDate")) or failed_at
+    request = execution_input.get("request") if isinstance(execution_input.get("request"), dict) else {}
+    created: CreatedSession | None = state.created if state else None
+    error = FailureError(
+        code=_STATUS_CODES.get(status) or detail.get("error") or "ExecutionFailed",
+        message=_STATUS_MESSAGES.get(status) or (detail.get("cause") or "The workflow failed.")[:1024],
+        step="Execution",
+        retryable=status == "TIMED_OUT",
+    )
+    failed = FailedDetail(
+        requestId=detail.get("name") or execution_arn.rsplit(":", 1)[-1],
+        clientToken=_text(execution_input.get("clientToken")),
+        studioId=_text(execution_input.get("studioId")),
+        launchProfileId=_text(request.get("launchProfileId")),
+        ownedBy=_text(request.get("ownedBy")),
+        sessionId=created.session_id if created else None,
+        session=created.session.to_json() if created else None,
+        error=error,
+        cleanup=cleanup,
+        timings=Timings(
+            requestedAt=requested_at,
+            failedAt=failed_at,
+            secondsElapsed=elapsed_seconds(requested_at, failed_at),
+        ),
+    )
+    response = events_client.put_events(
+        Entries=[
+            {
+                "EventBusName": event_bus_name,
+                "Source": event_source,
+                "DetailType": FAILED_DETAIL_TYPE,
+                "Detail": json.dumps(failed.to_json()),
+                "Resources": [execution_arn],
+            }
+        ]
+    )
+    if response.get("FailedEntryCount"):
+        # Raised, so the rule's retry policy (and then its dead-letter queue) takes over.
+        raise RuntimeError(f"the Failed event was not accepted: {response['Entries']}")
+    return {
+        "action": "ANNOUNCED",
+        "code": error.code,
+        "sessionId": failed.session_id,
+        "cleanup": cleanup.to_json() if cleanup else None,
+    }
+
+
+def _workflow_state(output: dict[str, Any] | None) -> WorkflowState | None:
+    if output is None:
+        return None
+    try:
+        return WorkflowState.model_validate(output)
+    except ValidationError:
+        return None
+
+
+def _from_epoch_millis(value: Any) -> datetime | None:
+    if not isinstance(value, int | float):
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _text(value: Any) -> str | None:
+    return value[:256] if isinstance(value, str) else None
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
