@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from session_provisioning.errors import TRANSIENT_ERROR_CODES, TRANSIENT_PLATFORM_ERRORS
+from session_provisioning.jsontext import parse_json_object
 from session_provisioning.logic.steps import elapsed_seconds, utc_now
 from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
 from session_provisioning.models.workflow import CaughtError, CleanupResult, PollOutcome, WorkflowState
@@ -26,9 +27,9 @@ _PLATFORM_ERROR_PREFIXES = ("States.", "Lambda.", "Sandbox.", "EventBridge.")
 
 def error_from_caught(step: str, caught: CaughtError) -> FailureError:
     """The failure a Catch saw. Our steps raise JSON messages; anything else is reported as is."""
-    cause = _json_object(caught.cause)
+    cause = parse_json_object(caught.cause)
     error_message = cause.get("errorMessage") if cause else None
-    structured = _json_object(error_message)
+    structured = parse_json_object(error_message)
     if structured and isinstance(structured.get("code"), str) and isinstance(structured.get("message"), str):
         known = {name for name in FailureError.model_fields} | {"httpStatus"}
         return FailureError.model_validate(
@@ -180,13 +181,3 @@ def _identifiers(state: WorkflowState | None, execution_input: Any) -> dict[str,
         "launchProfileId": text(body.get("launchProfileId")),
         "ownedBy": text(body.get("ownedBy")),
     }
-
-
-def _json_object(text: Any) -> dict[str, Any] | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

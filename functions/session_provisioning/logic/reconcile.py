@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from session_provisioning.jsontext import parse_json_object
 from session_provisioning.logic.failures import describe_cleanup
 from session_provisioning.logic.steps import delete_session, elapsed_seconds, utc_now
 from session_provisioning.models.events import FAILED_DETAIL_TYPE, FailedDetail, FailureError, Timings
@@ -63,13 +64,13 @@ def reconcile_execution(
             continue
         if exited["name"] in PUBLISHING_STATES:
             announced = True
-        output = _json_object(exited.get("output"))
+        output = parse_json_object(exited.get("output"))
         if output and isinstance(output.get("created"), dict):
             latest_state = output
     if announced:
         return {"action": "NONE", "reason": "a terminal event was already published"}
 
-    execution_input = _json_object(detail.get("input")) or {}
+    execution_input = parse_json_object(detail.get("input")) or {}
     state = _workflow_state(latest_state)
     cleanup = None
     if state is not None and state.created is not None:
@@ -140,13 +141,3 @@ def _from_epoch_millis(value: Any) -> datetime | None:
 
 def _text(value: Any) -> str | None:
     return value[:256] if isinstance(value, str) else None
-
-
-def _json_object(text: Any) -> dict[str, Any] | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None

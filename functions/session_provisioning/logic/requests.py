@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from session_provisioning.jsontext import parse_json, parse_json_object
 from session_provisioning.models.api import RequestAccepted, RequestError, RequestStatus
 from session_provisioning.models.events import Cleanup
 from session_provisioning.models.request import ProvisioningInput, SessionRequestBody
@@ -242,7 +243,7 @@ def start_request(
             raise ApiError(
                 503, "ServiceUnavailableException", "The request could not be confirmed; retry it."
             ) from error
-        if _json_or_none(existing.get("input")) != json.loads(our_input):
+        if parse_json(existing.get("input")) != json.loads(our_input):
             raise ApiError(
                 409,
                 "ConflictException",
@@ -265,7 +266,7 @@ def _confirm_or_raise(
     """
     with contextlib.suppress(ApiError):  # could not tell: the original error stands
         existing = _describe(sfn_client, execution_arn(state_machine_arn, request_id))
-        if existing is not None and _json_or_none(existing.get("input")) == json.loads(our_input):
+        if existing is not None and parse_json(existing.get("input")) == json.loads(our_input):
             return
     try:
         _raise_service_error(error)
@@ -284,7 +285,7 @@ def get_request_status(
     execution = _describe(sfn_client, execution_arn(state_machine_arn, request_id))
     if execution is None:
         raise not_found(studio_id, request_id)
-    provisioning = _json_object(execution.get("input")) or {}
+    provisioning = parse_json_object(execution.get("input")) or {}
     if provisioning.get("studioId") != studio_id:
         # Another studio's request is none of this caller's business: same answer as unknown.
         raise not_found(studio_id, request_id)
@@ -294,7 +295,7 @@ def get_request_status(
     if status in ("RUNNING", "PENDING_REDRIVE"):
         return RequestStatus(status="IN_PROGRESS", **common)
     if status == "SUCCEEDED":
-        detail = _json_object(execution.get("output")) or {}
+        detail = parse_json_object(execution.get("output")) or {}
         session = detail.get("session") if isinstance(detail.get("session"), dict) else None
         return RequestStatus(
             status="READY", sessionId=_session_id(detail, session), session=session, **common
@@ -313,7 +314,7 @@ def get_request_status(
 def _failed_status(execution: dict[str, Any], common: dict[str, Any]) -> RequestStatus:
     """The Fail state: Error is the failure code, Cause the JSON {"error", "sessionId"?, "cleanup"?}."""
     code = execution.get("error") or "ExecutionFailed"
-    cause = _json_object(execution.get("cause"))
+    cause = parse_json_object(execution.get("cause"))
     raw_error = cause.get("error") if cause else None
     try:
         error = RequestError.model_validate(raw_error)
@@ -386,17 +387,3 @@ def _raise_service_error(error: Exception) -> NoReturn:
 
 def _error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
-
-
-def _json_or_none(text: Any) -> Any:
-    if not isinstance(text, str):
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _json_object(text: Any) -> dict[str, Any] | None:
-    value = _json_or_none(text)
-    return value if isinstance(value, dict) else None
