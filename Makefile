@@ -7,6 +7,8 @@ SHELL := /bin/bash
 
 VENV        := .venv
 SAM_VENV    := .venv-sam
+LINT_VENV   := .venv-lint
+CHECKOV_VENV := .venv-checkov
 PY          := $(VENV)/bin/python
 SAM         := $(SAM_VENV)/bin/sam
 # Host architecture for builds whose artifacts we import here; deployments default to arm64.
@@ -34,6 +36,19 @@ $(SAM_VENV)/.stamp: requirements-sam.txt scripts/find-python313
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sam.txt
 	@touch $@
 
+# The template linters, each in its own environment: their pins fight the product's and SAM's.
+$(LINT_VENV)/.stamp: requirements-lint.txt scripts/find-python313
+	@python=$$(scripts/find-python313) && \
+	  if [ ! -x $(LINT_VENV)/bin/python ]; then echo "creating $(LINT_VENV) with $$python" && "$$python" -m venv $(LINT_VENV); fi
+	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-lint.txt
+	@touch $@
+
+$(CHECKOV_VENV)/.stamp: requirements-checkov.txt scripts/find-python313
+	@python=$$(scripts/find-python313) && \
+	  if [ ! -x $(CHECKOV_VENV)/bin/python ]; then echo "creating $(CHECKOV_VENV) with $$python" && "$$python" -m venv $(CHECKOV_VENV); fi
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
 .PHONY: venv
 venv: $(VENV)/.stamp ## create or refresh the product's virtual environment
 
@@ -43,11 +58,13 @@ run: $(VENV)/.stamp ## run the whole system locally (API, workflow, emulator, ev
 	@PYTHONPATH=functions:. $(PY) -m local.stack
 
 .PHONY: test
-test: $(VENV)/.stamp $(SAM_VENV)/.stamp ## run every check (lint, tests, SAM validate/build, built artifacts)
+test: $(VENV)/.stamp $(SAM_VENV)/.stamp $(LINT_VENV)/.stamp $(CHECKOV_VENV)/.stamp ## run every check (lint, tests, SAM validate/build, built artifacts)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -n auto
 	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory cfn-lint
+	$(MAKE) --no-print-directory checkov
 	$(MAKE) --no-print-directory build-check
 
 .PHONY: demo
@@ -83,6 +100,14 @@ emulator: $(VENV)/.stamp ## run the Nimble Studio emulator alone (NIMBLE_PORT, d
 .PHONY: validate
 validate: $(SAM_VENV)/.stamp ## sam validate --lint
 	$(SAM) validate --lint --region us-east-1
+
+.PHONY: cfn-lint
+cfn-lint: $(LINT_VENV)/.stamp ## cfn-lint with the serverless rules on template.yaml (zero findings)
+	$(LINT_VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+
+.PHONY: checkov
+checkov: $(CHECKOV_VENV)/.stamp ## checkov on template.yaml, offline (zero failed checks)
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --quiet --compact
 
 .PHONY: build-check
 build-check: $(VENV)/.stamp $(SAM_VENV)/.stamp ## sam build for this host, then invoke each events/ sample on the artifacts

@@ -120,6 +120,12 @@ SAMPLES = [
         lambda r: r["statusCode"] == 200 and json.loads(r["body"])["status"] == "IN_PROGRESS",
         "200 with status IN_PROGRESS",
     ),
+    Sample(
+        "session_ready_consumer.json",
+        "SessionReadyConsumerFunction",
+        lambda r: r["sessionId"] == "session-7a220ba83d3f4fb5a74d" and r["ownedBy"] == "artist@example.com",
+        "the Ready notice of session-7a220ba83d3f4fb5a74d",
+    ),
 ]
 
 
