@@ -8,7 +8,8 @@ imported. A dependency missing from functions/requirements.txt, or a model file 
 the package, fails here rather than on the first deployed invocation.
 
 What the functions talk to is local: the Nimble Studio emulator (AWS_ENDPOINT_URL_NIMBLE)
-and a moto server holding the state machine (AWS_ENDPOINT_URL_SFN), both on 127.0.0.1.
+and a moto server holding the state machine and the event bus (AWS_ENDPOINT_URL_SFN,
+AWS_ENDPOINT_URL_EVENTBRIDGE), both on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -121,12 +122,33 @@ SAMPLES = [
         "200 with status IN_PROGRESS",
     ),
     Sample(
+        "reconcile_execution.json",
+        "ReconcileExecutionFunction",
+        lambda r: r["action"] == "ANNOUNCED" and r["code"] == "ExecutionAborted",
+        "the stopped sample execution announced as ExecutionAborted",
+    ),
+    Sample(
         "session_ready_consumer.json",
         "SessionReadyConsumerFunction",
         lambda r: r["sessionId"] == "session-7a220ba83d3f4fb5a74d" and r["ownedBy"] == "artist@example.com",
         "the Ready notice of session-7a220ba83d3f4fb5a74d",
     ),
 ]
+
+
+def stop_sample_execution(sfn: Any, state_machine: str, event_bus_name: str, moto_url: str) -> None:
+    """What the reconcile sample describes: a stopped execution, and the bus to announce it on."""
+    sample = json.loads((EVENTS / "reconcile_execution.json").read_text())["detail"]
+    started = sfn.start_execution(stateMachineArn=state_machine, name=sample["name"], input=sample["input"])
+    sfn.stop_execution(executionArn=started["executionArn"], cause="sample")
+    events = boto3.client(
+        "events",
+        endpoint_url=moto_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto server on loopback
+    )
+    events.create_event_bus(Name=event_bus_name)
 
 
 def built_functions(build_dir: Path) -> dict[str, dict[str, Any]]:
@@ -186,11 +208,13 @@ def main() -> int:
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_ENDPOINT_URL_NIMBLE": emulator.url,
                 "AWS_ENDPOINT_URL_SFN": sfn_url,
+                "AWS_ENDPOINT_URL_EVENTBRIDGE": sfn_url,
                 "STATE_MACHINE_ARN": state_machine,
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
             }
+            stop_sample_execution(sfn, state_machine, engine_plan.event_bus_name, sfn_url)
             for sample in SAMPLES:
                 # As `sam local invoke`: the function's own variables from the template, then ours.
                 function_environment = engine_plan.functions[sample.function].environment | environment
@@ -226,7 +250,7 @@ def invoke(sample: Sample, functions: dict[str, dict[str, Any]], build_dir: Path
             check=False,
         )
         outcome = json.loads(result_path.read_text()) if result_path.exists() else None
-    label = f"{sample.function:<24} events/{sample.file}"
+    label = f"{sample.function:<30} events/{sample.file}"
     if outcome is None or "result" not in outcome:
         print(f"FAIL {label}: {outcome or completed.stderr.strip()[-2000:]}")
         return False
