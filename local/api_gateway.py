@@ -17,12 +17,15 @@ The routes are the ``Api`` events of the function in ``template.yaml`` (``Path``
 deployed API's resources. Where API Gateway answers without calling the function, so does
 this server:
 
-* a path or method with no route: 403 ``{"message": "Missing Authentication Token"}`` with
+* a path or method with no route: 403 ``{"code": "MISSING_AUTHENTICATION_TOKEN", "message":
+  "Missing Authentication Token"}`` with
   ``x-amzn-ErrorType: MissingAuthenticationTokenException`` (what a REST API answers for an
   unknown resource or method, whatever its authorization);
-* a body over 10 MiB (API Gateway's payload limit): 413 ``{"message": "Request Too Long"}``;
+* a body over 10 MiB (API Gateway's payload limit): 413 ``{"code": "REQUEST_TOO_LARGE", ...}``;
 * the function failed, or returned something that is not a proxy response: 502
-  ``{"message": "Internal server error"}``.
+  ``{"code": "INTEGRATION_FAILURE", "message": "Internal server error"}``.
+
+The bodies are the template's GatewayResponses (``{"code": responseType, "message": ...}``).
 
 Differences from API Gateway, on purpose: no SigV4 check (deployed, ``ApiAuthType=AWS_IAM``
 requires signed calls: see ``scripts/signed_request.py``), paths are served at the root
@@ -276,7 +279,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except _TooLarge:
-            self._send(413, {"message": "Request Too Long"}, request_id=request_id)
+            self._send(
+                413, {"code": "REQUEST_TOO_LARGE", "message": "Request Too Long"}, request_id=request_id
+            )
             self.close_connection = True
             self._log(method, split.path, 413, started)
             return
@@ -289,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         if matched is None:
             self._send(
                 403,
-                {"message": "Missing Authentication Token"},
+                {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "Missing Authentication Token"},
                 request_id=request_id,
                 extra={"x-amzn-ErrorType": ["MissingAuthenticationTokenException"]},
             )
@@ -313,7 +318,11 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, payload = _proxy_response(response)
         except Exception:
             LOG.exception("API function failed for %s %s", method, split.path)
-            self._send(502, {"message": "Internal server error"}, request_id=request_id)
+            self._send(
+                502,
+                {"code": "INTEGRATION_FAILURE", "message": "Internal server error"},
+                request_id=request_id,
+            )
             self._log(method, split.path, 502, started)
             return
         self._write(status, headers, payload, request_id=request_id)

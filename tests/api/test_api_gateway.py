@@ -235,7 +235,7 @@ def test_base64_response_body_is_decoded(gateway, recorder):
 def test_no_route_is_answered_like_api_gateway(gateway, recorder, method, path):
     reply = requests.request(method, gateway.url + path, timeout=10)
     assert reply.status_code == 403
-    assert reply.json() == {"message": "Missing Authentication Token"}
+    assert reply.json() == {"code": "MISSING_AUTHENTICATION_TOKEN", "message": "Missing Authentication Token"}
     assert reply.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
     assert recorder.events == []
 
@@ -273,7 +273,7 @@ def test_function_failure_is_502(gateway, recorder, response):
     recorder.response = response
     reply = requests.get(f"{gateway.url}/studios/{STUDIO}/streaming-sessions/requests/r", timeout=10)
     assert reply.status_code == 502
-    assert reply.json() == {"message": "Internal server error"}
+    assert reply.json() == {"code": "INTEGRATION_FAILURE", "message": "Internal server error"}
 
 
 def test_payload_over_the_limit_is_413_without_calling_the_function(gateway, recorder):
@@ -283,7 +283,7 @@ def test_payload_over_the_limit_is_413_without_calling_the_function(gateway, rec
     connection.endheaders()
     response = connection.getresponse()
     assert response.status == 413
-    assert json.loads(response.read()) == {"message": "Request Too Long"}
+    assert json.loads(response.read()) == {"code": "REQUEST_TOO_LARGE", "message": "Request Too Long"}
     connection.close()
     assert recorder.events == []
 

@@ -384,3 +384,14 @@ def test_functions_share_one_metadata_so_sam_builds_the_code_once(resources):
     # that differs between two functions builds (and uploads) the same code twice.
     metadata = {json.dumps(res.get("Metadata"), sort_keys=True) for res in functions(resources).values()}
     assert len(metadata) == 1
+
+
+def test_api_gateways_own_errors_have_the_apis_error_shape(resources):
+    responses = resources["ProvisioningApi"]["Properties"]["GatewayResponses"]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        template = responses[kind]["ResponseTemplates"]["application/json"]
+        # Filled by API Gateway; the shape must be the API's {"code", "message"}.
+        rendered = template.replace("$context.error.responseType", "THROTTLED").replace(
+            "$context.error.messageString", '"Too Many Requests"'
+        )
+        assert json.loads(rendered) == {"code": "THROTTLED", "message": "Too Many Requests"}
