@@ -54,3 +54,11 @@ def test_client_token_length(token, valid):
     else:
         with pytest.raises(ValidationError):
             ProvisioningInput.model_validate(execution)
+
+
+def test_validation_errors_name_the_field_never_the_value():
+    secret = "artist-private-name"
+    with pytest.raises(ValidationError) as caught:
+        SessionRequestBody.model_validate({"launchProfileId": "lp", "ownedBy": 7, "tags": {secret: 1}})
+    assert secret not in str(caught.value)
+    assert "ownedBy" in str(caught.value)

@@ -15,7 +15,7 @@ RequestState = Literal["IN_PROGRESS", "READY", "FAILED"]
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", hide_input_in_errors=True)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -42,7 +42,7 @@ class RequestError(FailureError):
     """
 
     # allow: a member the workflow adds to its failure detail later is passed on, not rejected.
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
 
 
 class RequestStatus(ApiModel):

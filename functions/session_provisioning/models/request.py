@@ -38,7 +38,11 @@ class CamelModel(BaseModel):
 
     # strict: "123" is not a number and 123 is not a string, as in the service.
     # forbid: a misspelt member ("ownedby") is an error, not silently dropped.
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
+    # hide_input_in_errors: an error's text (logged, or in a Catch's Cause) names the field and
+    # the rule, never the value, which may be an owner's name or a tag.
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, populate_by_name=True, hide_input_in_errors=True
+    )
 
 
 class SessionRequestBody(CamelModel):

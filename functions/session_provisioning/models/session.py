@@ -15,7 +15,7 @@ READY_STATE = "READY"
 
 
 class VolumeConfiguration(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
     iops: int | None = None
     size: int | None = None
     throughput: int | None = None
@@ -25,7 +25,7 @@ class StreamingSession(BaseModel):
     """Every member of the service's StreamingSession; timestamps as ISO 8601 strings on output."""
 
     # allow: a member the service adds later is carried through, not dropped.
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, hide_input_in_errors=True)
 
     session_id: str = Field(alias="sessionId")
     state: str = Field(alias="state")

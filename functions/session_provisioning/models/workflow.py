@@ -31,7 +31,7 @@ from session_provisioning.models.session import StreamingSession
 
 class StateModel(BaseModel):
     # ignore: each step reads its part of the state and leaves the rest to the others.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
