@@ -88,6 +88,10 @@ deploy: $(SAM_VENV)/.stamp $(VENV)/.stamp ## sam build && sam deploy (CONFIG_ENV
 openapi: $(VENV)/.stamp ## regenerate openapi.json from the API's routes
 	PYTHONPATH=functions:. $(PY) scripts/export_openapi.py
 
+.PHONY: schemas
+schemas: $(VENV)/.stamp ## regenerate schemas/ and the template's schema Content from models/events.py
+	PYTHONPATH=functions:. $(PY) scripts/generate_event_schemas.py
+
 .PHONY: diagram
 diagram: $(VENV)/.stamp ## regenerate the README's workflow diagram from the ASL
 	$(PY) scripts/asl_diagram.py
@@ -117,4 +121,4 @@ build-check: $(VENV)/.stamp $(SAM_VENV)/.stamp ## sam build for this host, then 
 
 .PHONY: clean
 clean: ## remove environments, builds and local state
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(LINT_VENV) $(CHECKOV_VENV) .aws-sam .local .pytest_cache .ruff_cache
