@@ -49,8 +49,13 @@ Differences from AWS, on purpose:
   as the Nimble client are shared, as they would be within one warm container).
 * A function's ``Timeout`` is not enforced while the handler runs; an invocation that took
   longer is reported afterwards as Lambda does (``errorType: Sandbox.Timedout``).
+  ``function_timeouts={"CreateSessionFunction": 2}`` replaces the template's value for a
+  function (tests use it to make a step time out after its side effect went through).
 * StartExecution: moto's name/input idempotency is made atomic and names are checked like
   AWS (see :meth:`LocalEngine._install_start_execution_shim`).
+* ``events:putEvents`` with a rejected entry fails the state with ``EventBridge.FailedEntry``
+  and, as on AWS, a ``Cause`` that is the PutEvents response as JSON text; moto would put the
+  response object itself in the Catch's ``Cause`` (see :func:`_install_put_events_cause_shim`).
 """
 
 from __future__ import annotations
@@ -434,7 +439,7 @@ class FunctionSpec:
     arn: str
     handler: str  # "package.module.function", relative to code_dir
     code_dir: Path
-    timeout: int
+    timeout: float  # seconds: the template's Timeout, or the engine's function_timeouts
     memory_size: int
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -479,6 +484,32 @@ def _error_payload(error: BaseException, request_id: str) -> dict[str, Any]:
         "requestId": request_id,
         "stackTrace": traceback.format_tb(error.__traceback__),
     }
+
+
+def _install_put_events_cause_shim() -> None:
+    """``EventBridge.FailedEntry``'s Cause as AWS gives it: the PutEvents response as JSON text.
+
+    moto (5.2.5, ``state_task_service_events.SfnFailedEntryCountException``) keeps the response
+    as a dict, so the history shows its Python repr and a Catch's ResultPath receives
+    ``{"Error": "EventBridge.FailedEntry", "Cause": {...}}``, where Step Functions always gives
+    strings. Process-wide and idempotent: it only makes moto more like AWS.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_events as events_task,
+    )
+
+    exception = events_task.SfnFailedEntryCountException
+    if getattr(exception, "_local_engine_json_cause", False):
+        return
+    original_init = exception.__init__
+
+    def __init__(self: Any, cause: Any) -> None:
+        original_init(self, cause)
+        if not isinstance(cause, str):
+            self.cause = json.dumps(cause, separators=(",", ":"), default=str)
+
+    exception.__init__ = __init__
+    exception._local_engine_json_cause = True
 
 
 # --- history ----------------------------------------------------------------------------------
@@ -584,10 +615,15 @@ class LocalEngine:
         on_event: Callable[[dict[str, Any]], None] | None = None,
         *,
         stack_name: str = DEFAULT_STACK_NAME,
+        function_timeouts: Mapping[str, float] | None = None,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.template = load_template(self.template_path)
         self.resolver = TemplateResolver(self.template, parameter_overrides, stack_name=stack_name)
+        # Logical id -> seconds, replacing the template's Timeout (see the module docstring).
+        self.function_timeouts = dict(function_timeouts or {})
+        if any(not seconds > 0 for seconds in self.function_timeouts.values()):
+            raise EngineError(f"function_timeouts must be positive seconds: {self.function_timeouts}")
         self.environment_overrides = dict(environment or {})
         self.events_file = Path(events_file) if events_file is not None else None
         self.on_event = on_event
@@ -601,6 +637,9 @@ class LocalEngine:
             logical_id: self._function_spec(logical_id)
             for logical_id in self.resolver.logical_ids(_FUNCTION_TYPES)
         }
+        unknown = sorted(set(self.function_timeouts) - set(self.functions))
+        if unknown:
+            raise EngineError(f"function_timeouts names functions the template lacks: {unknown}")
         self._by_name = {spec.name: spec for spec in self.functions.values()}
         self.event_bus_name, self.event_source = self._event_target()
         self.definition = self._definition()
@@ -639,7 +678,9 @@ class LocalEngine:
             arn=resolver.function_arn(logical_id),
             handler=handler,
             code_dir=(self.template_path.parent / code_uri).resolve(),
-            timeout=int(resolver.function_property(logical_id, "Timeout", 3)),
+            timeout=self.function_timeouts[logical_id]
+            if logical_id in self.function_timeouts
+            else int(resolver.function_property(logical_id, "Timeout", 3)),
             memory_size=int(resolver.function_property(logical_id, "MemorySize", 128)),
             environment=resolver.function_environment(logical_id),
         )
@@ -746,6 +787,7 @@ class LocalEngine:
         if created["stateMachineArn"] != self.state_machine_arn:
             raise EngineError(f"moto named the state machine {created['stateMachineArn']}")
         self._install_start_execution_shim()
+        _install_put_events_cause_shim()
         self._load_handlers()
         self._stop_drain.clear()
         self._drain_thread = threading.Thread(

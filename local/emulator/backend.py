@@ -113,8 +113,14 @@ def format_timestamp(epoch_seconds: float) -> str:
 
 class _CamelModel(BaseModel):
     # JSON bodies are camelCase like the API; Python callers may use snake_case names.
+    # allow_inf_nan=False: a duration of NaN or infinity (1e999 parses as one) is a client's
+    # mistake, refused with a 400, not a session whose timestamps cannot be written (a 500).
     model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="forbid"
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+        allow_inf_nan=False,
     )
 
 

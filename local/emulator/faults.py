@@ -96,7 +96,11 @@ OUTCOME_OPERATIONS: dict[str, str] = {
 class _CamelModel(BaseModel):
     # Bodies are camelCase like the API; Python callers may use snake_case names.
     model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="forbid"
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+        allow_inf_nan=False,
     )
 
 

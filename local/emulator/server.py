@@ -23,8 +23,9 @@ Errors come back as the service sent them: the error's HTTP status, header
 Beyond the seven modeled errors the HTTP layer uses three of its own: an unknown path is
 404 ``UnknownOperationException``, a known path with the wrong method is 405
 ``MethodNotAllowedException`` (with an ``Allow`` header), a body over 1 MiB is 413
-``RequestEntityTooLargeException``. Malformed JSON, a non-object body, invalid UTF-8, wrong
-member types and unknown body members are 400 ``ValidationException`` naming the field(s).
+``RequestEntityTooLargeException``. Malformed JSON (``NaN`` and ``Infinity`` included: they are
+not JSON), a non-object body, invalid UTF-8, wrong member types, non-finite numbers and
+unknown body members are 400 ``ValidationException`` naming the field(s).
 
 Control endpoint
 ================
@@ -481,10 +482,15 @@ def _json_value(body: bytes) -> Any:
             f"The request body is not valid UTF-8 (byte {exc.start}).", {"fields": "body"}
         ) from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:
         # RecursionError: absurdly deep nesting is a malformed request, not our failure.
         raise ValidationException(f"The request body is not valid JSON: {exc}", {"fields": "body"}) from None
+
+
+def _not_json(name: str) -> Any:
+    # Python's json module reads NaN, Infinity and -Infinity; JSON has no such values.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -1,0 +1,182 @@
+"""`make chaos` in small: concurrent requests through the local stack under injected faults.
+
+The full run (200 requests) is ``make chaos``; here 25 requests, with more sessions that fail
+or never become ready than the default mix so the cleanup paths run too, must keep every
+promise. What the run checks is itself checked on made-up outcomes, one violation each.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from local import chaos
+from local.chaos import ChaosConfig, ChaosReport, Planned, Submission, assess
+
+SUMMARY = re.compile(
+    r"^chaos: (\d+) requests, (\d+) terminal events, (\d+) duplicate events, (\d+) lost, "
+    r"(\d+) duplicate sessions, (\d+) orphaned sessions$"
+)
+
+
+def test_a_small_chaos_run_loses_nothing_duplicates_nothing_orphans_nothing():
+    lines: list[str] = []
+    config = ChaosConfig(
+        requests=25,
+        seed=20261127,
+        create_failed=0.15,
+        never_ready=0.15,
+        provisioning_seconds=(1.0, 4.0),
+        poll_budget_seconds=8,
+        workers=16,
+        timeout_seconds=240,
+    )
+    report = chaos.run(config, out=lines.append)
+    assert report.violations == [], "\n".join(lines)
+    assert (
+        lines[-1]
+        == "chaos: 25 requests, 25 terminal events, 0 duplicate events, 0 lost, 0 duplicate sessions, 0 orphaned sessions"
+    )
+    assert SUMMARY.match(lines[-1])
+    assert report.accepted == 25
+    assert report.sessions <= 25  # one per request at most (a create can fail for good)
+    assert sum(report.outcomes.values()) == 25
+    # The chaos was real: the emulator threw errors at the workflow, which retried through them.
+    assert report.faults_fired["ThrottlingException on *"] > 0
+
+
+# --- the checker, on made-up outcomes --------------------------------------------------------
+
+
+def submission(index: int) -> Submission:
+    planned = Planned(index, f"token-{index}", {"launchProfileId": "lp-local"}, duplicate=False)
+    return Submission(planned, status=202, body={"requestId": f"req-{index}"})
+
+
+def event(request_id: str, kind: str = "Ready", session_id: str | None = None, **detail) -> dict:
+    detail_type = "Streaming Session Ready" if kind == "Ready" else "Streaming Session Failed"
+    body = {"requestId": request_id, "sessionId": session_id, **detail}
+    if kind != "Ready":
+        body.setdefault("error", {"code": "SessionNotReadyInTime", "message": "..."})
+    return {"id": f"e-{request_id}-{kind}", "detail-type": detail_type, "detail": body}
+
+
+def session(index: int, state: str, token: str | None = None) -> dict:
+    return {
+        "sessionId": f"s-{index}",
+        "studioId": "studio-local",
+        "clientToken": token or f"token-{index}",
+        "state": state,
+    }
+
+
+def assessed(events, sessions, statuses=None, closed=frozenset()) -> ChaosReport:
+    accepted = {f"req-{i}": submission(i) for i in range(4)}
+    report = ChaosReport(requests=len(accepted))
+    default_statuses = {
+        rid: {
+            "status": "READY"
+            if any(e["detail"]["requestId"] == rid and "Ready" in e["detail-type"] for e in events)
+            else "FAILED"
+        }
+        for rid in accepted
+    }
+    assess(report, accepted, events, statuses or default_statuses, {"sessions": sessions}, set(closed))
+    return report
+
+
+GOOD_EVENTS = [
+    event("req-0", "Ready", "s-0"),
+    event("req-1", "Failed", "s-1", cleanup={"sessionDeleted": True, "action": "DELETED"}),
+    event("req-2", "Failed", "s-2", error={"code": "INSUFFICIENT_CAPACITY", "message": "..."}),
+    event("req-3", "Failed", None, error={"code": "AccessDeniedException", "message": "..."}),
+]
+GOOD_SESSIONS = [session(0, "READY"), session(1, "DELETED"), session(2, "CREATE_FAILED")]
+
+
+def test_the_checker_passes_a_clean_run():
+    report = assessed(GOOD_EVENTS, GOOD_SESSIONS)
+    assert report.violations == []
+    assert report.summary_line() == (
+        "chaos: 4 requests, 4 terminal events, 0 duplicate events, 0 lost, 0 duplicate sessions, 0 orphaned sessions"
+    )
+    assert report.outcomes == {
+        "Ready": 1,
+        "SessionNotReadyInTime": 1,
+        "INSUFFICIENT_CAPACITY": 1,
+        "AccessDeniedException": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("events", "sessions", "counter", "words"),
+    [
+        (GOOD_EVENTS[1:], GOOD_SESSIONS[1:], "lost", "lost: req-0"),
+        (
+            [*GOOD_EVENTS, event("req-1", "Failed", "s-1")],
+            GOOD_SESSIONS,
+            "duplicate_events",
+            "duplicate events: req-1",
+        ),
+        (
+            GOOD_EVENTS,
+            [*GOOD_SESSIONS, session(9, "DELETED", token="token-1")],
+            "duplicate_sessions",
+            "duplicate sessions: token token-1",
+        ),
+        (
+            GOOD_EVENTS,
+            [*GOOD_SESSIONS, session(3, "READY")],
+            "orphaned_sessions",
+            "no Ready event announced it",
+        ),
+        (
+            GOOD_EVENTS,
+            [*GOOD_SESSIONS, session(3, "CREATE_IN_PROGRESS")],
+            "orphaned_sessions",
+            "is CREATE_IN_PROGRESS",
+        ),
+    ],
+    ids=["lost", "duplicate-event", "duplicate-session", "ready-unannounced", "left-running"],
+)
+def test_the_checker_counts_each_violation(events, sessions, counter, words):
+    report = assessed(events, sessions)
+    assert getattr(report, counter) == 1
+    assert any(words in violation for violation in report.violations), report.violations
+    assert not report.ok
+
+
+def test_the_checker_reports_claims_the_emulator_contradicts():
+    sessions = [session(0, "DELETED"), session(1, "CREATE_IN_PROGRESS"), session(2, "CREATE_FAILED")]
+    report = assessed(GOOD_EVENTS, sessions, statuses={f"req-{i}": {"status": "FAILED"} for i in range(4)})
+    assert any("announced READY but the session is DELETED" in v for v in report.violations)
+    assert any("says s-1 was deleted, but it is CREATE_IN_PROGRESS" in v for v in report.violations)
+    assert any("status disagrees with the event: req-0" in v for v in report.violations)
+
+
+@pytest.mark.parametrize(("violations", "status"), [([], 0), (["lost: req-1"], 1)])
+def test_main_exits_non_zero_on_any_violation(monkeypatch, violations, status):
+    seen = {}
+
+    def fake_run(config):
+        seen["config"] = config
+        return ChaosReport(requests=config.requests, violations=list(violations))
+
+    monkeypatch.setattr(chaos, "run", fake_run)
+    monkeypatch.setenv("CHAOS_REQUESTS", "7")
+    assert chaos.main(["--seed", "5"]) == status
+    assert (seen["config"].requests, seen["config"].seed) == (7, 5)
+
+
+def test_the_fault_mix_is_what_make_chaos_promises():
+    faults = chaos.emulator_faults(ChaosConfig())
+    assert faults[:3] == [
+        {"operation": "*", "error": "ThrottlingException", "probability": 0.2},
+        {"operation": "*", "error": "InternalServerErrorException", "probability": 0.05},
+        {"operation": "CreateStreamingSession", "error": "ConflictException", "probability": 0.05},
+    ]
+    assert faults[3] == {"sessionOutcome": "CREATE_FAILED", "random": True, "probability": 0.05}
+    # Drawn after CREATE_FAILED missed: 5% of all sessions overall.
+    assert faults[4]["sessionOutcome"] == "NEVER_READY"
+    assert (1 - 0.05) * faults[4]["probability"] == pytest.approx(0.05)
