@@ -329,7 +329,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._log(method, split.path, status, started)
 
     # One method for every verb: the routes decide what exists, as in API Gateway.
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+    def __getattr__(self, name: str) -> Any:
+        # Every method (TRACE, FOO, ...) is routed like API Gateway routes it, in JSON, rather
+        # than answered with http.server's stock HTML 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():

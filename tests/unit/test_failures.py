@@ -176,3 +176,24 @@ def test_an_unconfirmed_deletion_does_not_claim_the_session_is_gone():
         "action": "DELETE_REQUESTED",
         "message": "Deletion was requested but not yet confirmed (last state DELETE_IN_PROGRESS).",
     }
+
+
+def test_the_earliest_steps_error_is_the_cause_whatever_the_key_order():
+    throttled = errors.ThrottlingException("slow down", step="CreateSession", http_status=429)
+    denied = errors.AccessDeniedException("no", step="CreateSession", http_status=403)
+    state = workflow_state(
+        caught={
+            "FindCreatedSession": {"Error": "AccessDeniedException", "Cause": lambda_cause(denied)},
+            "CreateSession": {"Error": "ThrottlingException", "Cause": lambda_cause(throttled)},
+        }
+    )
+    assert describe(state)["detail"]["error"]["code"] == "ThrottlingException"
+
+
+def test_a_cause_that_is_not_text_is_still_described():
+    # moto hands some Catch causes over as objects; AWS gives text. Either way, no crash.
+    state = workflow_state(
+        created=CREATED,
+        caught={"PublishReady": {"Error": "EventBridge.FailedEntry", "Cause": {"FailedEntryCount": 1}}},
+    )
+    assert describe(state)["detail"]["error"]["code"] == "EventBridge.FailedEntry"

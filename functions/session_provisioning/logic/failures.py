@@ -21,6 +21,17 @@ from session_provisioning.logic.steps import elapsed_seconds, utc_now
 from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
 from session_provisioning.models.workflow import CaughtError, CleanupResult, PollOutcome, WorkflowState
 
+# The Task states in the order a request meets them.
+_STEP_ORDER = (
+    "ValidateRequest",
+    "CreateSession",
+    "FindCreatedSession",
+    "PollSession",
+    "PublishReady",
+    "DeleteSession",
+    "DescribeFailure",
+)
+
 # Errors of the platform rather than of our code: the name itself is the most useful code.
 _PLATFORM_ERROR_PREFIXES = ("States.", "Lambda.", "Sandbox.", "EventBridge.")
 
@@ -119,9 +130,12 @@ def describe_failure(event: dict[str, Any], *, now: datetime | None = None) -> d
         step: CaughtError.model_validate(value) for step, value in (raw_state.get("caught") or {}).items()
     }
     if caught:
-        # With several (PollSession failed, then...), the first one is the cause of the rest.
-        step, first = next(iter(caught.items()))
-        error = error_from_caught(step, first)
+        # With several (CreateSession, then FindCreatedSession...), the earliest step's error is
+        # the cause of the rest; JSON objects have no order to rely on, the workflow does.
+        step = min(
+            caught, key=lambda name: _STEP_ORDER.index(name) if name in _STEP_ORDER else len(_STEP_ORDER)
+        )
+        error = error_from_caught(step, caught[step])
     elif state is not None:
         error = error_from_poll(state)
     else:

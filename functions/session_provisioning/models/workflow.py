@@ -12,12 +12,13 @@ The state grows as the execution goes (ResultPath in the ASL names where each pi
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from session_provisioning.models.request import (
     ClientToken,
@@ -139,6 +140,13 @@ class CaughtError(StateModel):
 
     error: str = Field(alias="Error")
     cause: str | None = Field(default=None, alias="Cause")
+
+    @field_validator("cause", mode="before")
+    @classmethod
+    def _cause_as_text(cls, value: Any) -> Any:
+        # Step Functions gives text; anything else is kept, as JSON text, rather than refused
+        # (a refusal here would stop the cleanup that reads this state).
+        return value if value is None or isinstance(value, str) else json.dumps(value, default=str)
 
 
 class WorkflowState(StateModel):
