@@ -152,7 +152,12 @@ def emulator() -> Iterator[RunningEmulator]:
 
 @pytest.fixture(scope="module")
 def engine(emulator: RunningEmulator) -> Iterator[LocalEngine]:
-    overrides = {"NimbleEndpointUrl": emulator.url, "PollInitialWaitSeconds": 0, "PollIntervalSeconds": 1}
+    overrides = {
+        "NimbleEndpointUrl": emulator.url,
+        "PollInitialWaitSeconds": 0,
+        "PollIntervalSeconds": 1,
+        "PollChecksPerInvocation": 1,
+    }
     with LocalEngine(parameter_overrides=overrides) as running:
         yield running
 

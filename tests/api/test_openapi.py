@@ -49,7 +49,7 @@ def test_create_operation_describes_body_header_and_answers(document):
     assert token["required"] is False
     assert {"minLength": 1, "maxLength": 64}.items() <= token["schema"]["anyOf"][0].items()
     responses = operation["responses"]
-    assert set(responses) == {"202", "400", "409", "429", "500", "503"}
+    assert set(responses) == {"202", "400", "404", "409", "429", "500", "503"}
     assert "Location" in responses["202"]["headers"]
     assert responses["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/RequestAccepted")
     for status in ("400", "409", "429", "500", "503"):
@@ -60,7 +60,7 @@ def test_status_operation_describes_answers(document):
     operation = document["paths"]["/studios/{studioId}/streaming-sessions/requests/{requestId}"]["get"]
     assert {item["name"] for item in operation["parameters"]} == {"studioId", "requestId"}
     responses = operation["responses"]
-    assert set(responses) == {"200", "404", "429", "500", "503"}
+    assert set(responses) == {"200", "400", "404", "429", "500", "503"}
     assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/RequestStatus")
 
 

@@ -49,7 +49,12 @@ def emulator():
 
 @pytest.fixture(scope="module")
 def api_url(emulator):
-    overrides = {"NimbleEndpointUrl": emulator.url, "PollInitialWaitSeconds": 0, "PollIntervalSeconds": 1}
+    overrides = {
+        "NimbleEndpointUrl": emulator.url,
+        "PollInitialWaitSeconds": 0,
+        "PollIntervalSeconds": 1,
+        "PollChecksPerInvocation": 1,
+    }
     with LocalEngine(parameter_overrides=overrides, environment=ENVIRONMENT) as engine:
         api = serve_api(lambda event: engine.invoke("ApiFunction", event), port=0)
         try:
@@ -67,8 +72,6 @@ def http_session():
 #: What API Gateway routes (ANY = these); other methods: see test_a_method_api_gateway_lacks_...
 CREATE_PATH = "/studios/{studioId}/streaming-sessions"
 STATUS_PATH = "/studios/{studioId}/streaming-sessions/requests/{requestId}"
-#: Answers the API gives that openapi.json does not list (bugs, see the xfail test below).
-KNOWN_UNDOCUMENTED = {(STATUS_PATH, 400), (CREATE_PATH, 404)}
 
 
 def sent_content_type(case) -> str:
@@ -78,8 +81,6 @@ def sent_content_type(case) -> str:
 
 @schema.parametrize()
 def test_the_api_never_fails_on_a_client_and_always_explains(case, api_url, http_session):
-    if sent_content_type(case).startswith("multipart/"):
-        return  # a known bug of the API function, pinned by an xfail test below
     response = case.call(base_url=api_url, session=http_session, timeout=30)
     assert response.status_code < 500, (case.as_curl_command(), response.status_code, response.text)
     if response.status_code >= 400:
@@ -90,9 +91,7 @@ def test_the_api_never_fails_on_a_client_and_always_explains(case, api_url, http
         assert body["code"]
         assert isinstance(body.get("message"), str)
         assert body["message"]
-    checks = [content_type_conformance, response_schema_conformance]
-    if (case.path, response.status_code) not in KNOWN_UNDOCUMENTED:  # pinned by an xfail test below
-        checks.append(status_code_conformance)
+    checks = [content_type_conformance, response_schema_conformance, status_code_conformance]
     case.validate_response(response, checks=checks)
 
 
@@ -111,13 +110,6 @@ def test_a_method_api_gateway_lacks_is_answered_in_json_not_501(api_url):
     assert answer.get("message")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: answers openapi.json does not document (found by the fuzzer): GET .../requests/{requestId} "
-    "answers 400 ValidationException for a studioId over 256 characters (documented: 200, 404, 429, 500, "
-    "503); POST .../streaming-sessions answers 404 ResourceNotFoundException when the studioId has a "
-    "character Powertools' route pattern does not take, e.g. an emoji (documented: 202, 400, 409, 429, 500, 503)",
-)
 @pytest.mark.parametrize(
     ("method", "path", "template"),
     [
@@ -139,12 +131,6 @@ MULTIPART_FORM = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: POST with Content-Type multipart/form-data is parsed by Powertools' validation, not "
-    "refused: without a boundary it raises ValueError (500 InternalServerErrorException, found by the "
-    "fuzzer); with one, a form body is accepted (202) although the API takes application/json only",
-)
 @pytest.mark.filterwarnings("ignore:Received multipart/form-data:UserWarning")
 @pytest.mark.parametrize(
     ("content_type", "body"),
