@@ -61,6 +61,7 @@ Differences from AWS, on purpose:
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import json
@@ -486,6 +487,23 @@ def _error_payload(error: BaseException, request_id: str) -> dict[str, Any]:
     }
 
 
+def _install_parse_cache() -> None:
+    """Parse each definition once, not on every StartExecution.
+
+    moto (5.2.5) parses the definition with ANTLR for every execution (in its thread) and every
+    DescribeStateMachine: ~100 ms of CPU each, which under a burst starves the API's thread of
+    the GIL. The parsed program holds no per-execution state (that lives in each execution's
+    Environment: stack, heap, context), so one parse serves all. Process-wide and idempotent.
+    """
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    if getattr(AmazonStateLanguageParser, "_local_engine_cached", False):
+        return
+    parse = AmazonStateLanguageParser.__dict__["parse"].__func__
+    AmazonStateLanguageParser.parse = staticmethod(functools.lru_cache(maxsize=16)(parse))
+    AmazonStateLanguageParser._local_engine_cached = True
+
+
 def _install_put_events_cause_shim() -> None:
     """``EventBridge.FailedEntry``'s Cause as AWS gives it: the PutEvents response as JSON text.
 
@@ -788,6 +806,7 @@ class LocalEngine:
             raise EngineError(f"moto named the state machine {created['stateMachineArn']}")
         self._install_start_execution_shim()
         _install_put_events_cause_shim()
+        _install_parse_cache()
         self._load_handlers()
         self._stop_drain.clear()
         self._drain_thread = threading.Thread(

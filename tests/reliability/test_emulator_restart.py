@@ -20,7 +20,12 @@ from tests.workflow.support import ENVIRONMENT, sessions_for_token
 
 WORKFLOWS = 5
 # Polls every second for up to a minute: the reset comes long before the budget runs out.
-PARAMETERS = {"PollInitialWaitSeconds": "0", "PollIntervalSeconds": "1", "PollBudgetSeconds": "60"}
+PARAMETERS = {
+    "PollInitialWaitSeconds": "0",
+    "PollIntervalSeconds": "1",
+    "PollChecksPerInvocation": "1",
+    "PollBudgetSeconds": "60",
+}
 
 
 @pytest.fixture(scope="module")

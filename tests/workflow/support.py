@@ -12,6 +12,8 @@ LAUNCH_PROFILE = "lp-local"
 PARAMETERS = {
     "PollInitialWaitSeconds": "0",
     "PollIntervalSeconds": "1",
+    # One check per PollSession invocation, so the history shows every check as a loop turn.
+    "PollChecksPerInvocation": "1",
     "PollBudgetSeconds": "3",
 }
 MAX_CHECKS = 4

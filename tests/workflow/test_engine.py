@@ -83,7 +83,7 @@ def test_definition_is_the_deployed_file_with_the_substitutions():
         "EventSource": "nimble.streaming-sessions",
         "PollInitialWaitSeconds": "60",
         "PollIntervalSeconds": "7",
-        "PollChecksPerInvocation": "1",
+        "PollChecksPerInvocation": "12",
         "PollBudgetSeconds": "1800",
     }
     assert set(re.findall(r"\$\{([^}]*)\}", text)) == set(expected)

@@ -271,6 +271,10 @@ def error_scenarios(suffix: str) -> list[Scenario]:
                 # With Get failing, DeleteSession can ask for the deletion but not confirm it
                 # (its one confirming Get fails too): the event must not claim more.
                 get_fails = operation == "GetStreamingSession"
+                # With Create failing, FindCreatedSession asks once more with the same token (an
+                # attempt might have made a session); here it fails the same way, so nothing exists.
+                create_fails = operation == "CreateStreamingSession"
+                retries = {step: MAX_RETRIES} | ({"FindCreatedSession": MAX_RETRIES} if create_fails else {})
                 expect_failed(
                     run,
                     code,
@@ -281,9 +285,10 @@ def error_scenarios(suffix: str) -> list[Scenario]:
                     deleted=created,
                     cleanup_actions=("DELETE_REQUESTED",) if get_fails else ("DELETED",),
                     deletion_confirmed=not get_fails,
-                    retries={step: MAX_RETRIES},
+                    retries=retries,
                 )
-                assert fired(run, operation) == 1 + MAX_RETRIES + get_fails
+                assert fired(run, operation) == (1 + MAX_RETRIES) * (1 + create_fails) + get_fails
+                assert ("FindCreatedSession" in run.summary.states) is create_fails
 
             exhausted.check = check_exhausted
             scenarios.append(exhausted)
