@@ -9,44 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from local.engine import HistorySummary, LocalEngine, summarize_history
-from tests.workflow.support import STUDIO, events_for, execution_input, sessions_for_token
+from tests.workflow.support import STUDIO, Case, events_for, sessions_for_token
 
 READY = "Streaming Session Ready"
 FAILED = "Streaming Session Failed"
 FAILED_PATH_END = ("DescribeFailure", "PublishFailed", "SessionFailed")
 CLEANUP_PATH_END = ("DeleteSession", *FAILED_PATH_END)
-
-
-@dataclass
-class Case:
-    """One execution of a scenario: its name, token and owner, and the faults aimed at it."""
-
-    id: str
-    suffix: str
-    faults: list[dict[str, Any]] = field(default_factory=list)
-    input: dict[str, Any] | None = None
-
-    @property
-    def token(self) -> str:
-        return f"{self.id}-{self.suffix}"
-
-    @property
-    def name(self) -> str:
-        return f"req-{self.id}-{self.suffix}"
-
-    @property
-    def owner(self) -> str:
-        return f"artist-{self.id}"
-
-    def execution_input(self) -> dict[str, Any]:
-        return self.input if self.input is not None else execution_input(self.token, self.owner)
-
-    def fault(self, **spec: Any) -> dict[str, Any]:
-        return {**spec, "match": {"clientToken": self.token}}
 
 
 @dataclass

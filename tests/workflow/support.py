@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 STUDIO = "studio-local"
@@ -37,3 +38,31 @@ def sessions_for_token(emulator: Any, client_token: str) -> list[dict[str, Any]]
 
 def events_for(events: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
     return [event for event in events if event["detail"].get("requestId") == request_id]
+
+
+@dataclass
+class Case:
+    """One execution of a scenario: its name, token and owner, and the faults aimed at it."""
+
+    id: str
+    suffix: str
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    input: dict[str, Any] | None = None
+
+    @property
+    def token(self) -> str:
+        return f"{self.id}-{self.suffix}"
+
+    @property
+    def name(self) -> str:
+        return f"req-{self.id}-{self.suffix}"
+
+    @property
+    def owner(self) -> str:
+        return f"artist-{self.id}"
+
+    def execution_input(self) -> dict[str, Any]:
+        return self.input if self.input is not None else execution_input(self.token, self.owner)
+
+    def fault(self, **spec: Any) -> dict[str, Any]:
+        return {**spec, "match": {"clientToken": self.token}}

@@ -27,6 +27,7 @@ from tests.workflow.support import (
     LAUNCH_PROFILE,
     MAX_CHECKS,
     STUDIO,
+    Case,
     events_for,
     execution_input,
     sessions_for_token,
@@ -60,32 +61,12 @@ FAILED_PATH_END = ("DescribeFailure", "PublishFailed", "SessionFailed")
 
 
 @dataclass
-class Scenario:
-    id: str
-    suffix: str
-    check: Callable[[Run], None]
-    faults: list[dict[str, Any]] = field(default_factory=list)
-    input: dict[str, Any] | None = None
+class Scenario(Case):
+    """A Case with what checks it, and optionally how it starts its execution(s)."""
+
+    check: Callable[[Run], None] = field(kw_only=True)
     #: Starts the execution(s) itself: (engine, emulator, scenario) -> (arn, extra).
-    starter: Callable[..., tuple[str, dict[str, Any]]] | None = None
-
-    @property
-    def token(self) -> str:
-        return f"{self.id}-{self.suffix}"
-
-    @property
-    def name(self) -> str:
-        return f"req-{self.id}-{self.suffix}"
-
-    @property
-    def owner(self) -> str:
-        return f"artist-{self.id}"
-
-    def execution_input(self) -> dict[str, Any]:
-        return self.input if self.input is not None else execution_input(self.token, self.owner)
-
-    def fault(self, **spec: Any) -> dict[str, Any]:
-        return {**spec, "match": {"clientToken": self.token}}
+    starter: Callable[..., tuple[str, dict[str, Any]]] | None = field(default=None, kw_only=True)
 
 
 @dataclass
