@@ -38,23 +38,21 @@ so the function sees the bytes the client sent.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import re
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.engine import ACCOUNT_ID, DEFAULT_TEMPLATE, load_template
+from local.serving import LocalHTTPServer, ServingThread
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -260,16 +258,6 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "local-api-gateway"
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
-
     def _handle(self) -> None:
         started = time.monotonic()
         method = self.command.upper()
@@ -427,10 +415,8 @@ def _proxy_response(response: Any) -> tuple[int, dict[str, list[str]], bytes]:
     return status, merged, payload
 
 
-class ApiGatewayServer(ThreadingHTTPServer):
-    daemon_threads = True
+class ApiGatewayServer(LocalHTTPServer):
     allow_reuse_address = True
-    request_queue_size = 128  # the library's 5 resets bursts of concurrent clients
 
     def __init__(
         self, address: tuple[str, int], invoke: Invoke, routes: list[Route], stage: str = DEFAULT_STAGE
@@ -438,61 +424,17 @@ class ApiGatewayServer(ThreadingHTTPServer):
         self.invoke = invoke
         self.routes = routes
         self.stage = stage
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
 
-    def track(self, connection: socket.socket, *, add: bool) -> None:
-        with self._connections_lock:
-            if add:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def close_connections(self) -> None:
-        """Ends idle keep-alive connections, so stop() does not wait for clients to hang up."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class RunningApi:
+class RunningApi(ServingThread):
     """A local API Gateway serving in a daemon thread; ``stop()`` (or leaving ``with``) ends it."""
 
-    def __init__(self, server: ApiGatewayServer, thread: threading.Thread) -> None:
-        self.server = server
-        self.url = server.url
-        self.port: int = server.server_address[1]
+    server: ApiGatewayServer
+
+    def __init__(self, server: ApiGatewayServer) -> None:
+        super().__init__(server, name="local-api-gateway", poll_interval=0.05)
         self.routes = server.routes
-        self._thread = thread
-        self._stopped = False
-        self._lock = threading.Lock()
-
-    def stop(self) -> None:
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-        self.server.shutdown()
-        self.server.close_connections()
-        self.server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> RunningApi:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"RunningApi(url={self.url!r}, stopped={self._stopped})"
 
 
 def serve_api(
@@ -505,15 +447,8 @@ def serve_api(
 ) -> RunningApi:
     """Serve the template's API routes on ``host:port`` (0: a free port), calling ``invoke(event)``."""
     routes = routes_from_template(template_path, function_logical_id)
-    server = ApiGatewayServer((host, port), invoke, routes, stage_from_template(template_path))
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.05},
-        name=f"local-api-gateway-{server.server_address[1]}",
-        daemon=True,
-    )
-    thread.start()
+    running = RunningApi(ApiGatewayServer((host, port), invoke, routes, stage_from_template(template_path)))
     LOG.info(
-        "API Gateway (local) on %s: %s", server.url, ", ".join(f"{r.method} {r.resource}" for r in routes)
+        "API Gateway (local) on %s: %s", running.url, ", ".join(f"{r.method} {r.resource}" for r in routes)
     )
-    return RunningApi(server, thread)
+    return running

@@ -15,15 +15,14 @@ in :mod:`local.emulator.server`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 from local.emulator.backend import EmulatorConfig, NimbleBackend, StudioFixture
 from local.emulator.exceptions import NimbleError
 from local.emulator.faults import FaultSpec
 from local.emulator.server import EmulatorServer, load_config
+from local.serving import ServingThread
 
 __all__ = [
     "EmulatorConfig",
@@ -39,39 +38,14 @@ __all__ = [
 DEFAULT_HOST = "127.0.0.1"
 
 
-class RunningEmulator:
+class RunningEmulator(ServingThread):
     """An emulator serving in a daemon thread; ``stop()`` (or leaving ``with``) ends it."""
 
-    def __init__(self, server: EmulatorServer, thread: threading.Thread, backend: NimbleBackend) -> None:
-        self.server = server
+    server: EmulatorServer
+
+    def __init__(self, server: EmulatorServer, backend: NimbleBackend) -> None:
+        super().__init__(server, name="nimble-emulator", poll_interval=0.02)
         self.backend = backend
-        self.url: str = server.url
-        self.port: int = server.server_address[1]
-        self._thread = thread
-        self._stopped = False
-        self._stop_lock = threading.Lock()
-
-    def stop(self) -> None:
-        """Stop serving, close open connections and the socket, and join the thread."""
-        with self._stop_lock:
-            if self._stopped:
-                return
-            self._stopped = True
-        self.server.shutdown()
-        self.server.close_connections()
-        self.server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> RunningEmulator:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"RunningEmulator(url={self.url!r}, stopped={self._stopped})"
 
 
 def start_emulator(
@@ -90,13 +64,4 @@ def start_emulator(
     if backend is not None and config is not None:
         raise TypeError("give config or backend, not both")
     backend = backend if backend is not None else NimbleBackend(config)
-    server = EmulatorServer((host, port), backend, quiet=quiet)
-    thread = threading.Thread(
-        target=server.serve_forever,
-        # stop() waits up to one poll interval; a short one keeps test fixtures fast.
-        kwargs={"poll_interval": 0.02},
-        name=f"nimble-emulator-{server.server_address[1]}",
-        daemon=True,
-    )
-    thread.start()
-    return RunningEmulator(server, thread, backend)
+    return RunningEmulator(EmulatorServer((host, port), backend, quiet=quiet), backend)

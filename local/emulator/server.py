@@ -107,19 +107,16 @@ Examples::
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-import socket
 import sys
-import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -135,6 +132,7 @@ from local.emulator.exceptions import (
     ValidationException,
     validation_error,
 )
+from local.serving import LocalHTTPServer
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -684,44 +682,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         sys.stderr.write(line)
 
 
-class EmulatorServer(ThreadingHTTPServer):
-    """A ThreadingHTTPServer for :class:`NimbleApp` that can drop its open connections."""
-
-    daemon_threads = True
-    # The stock server joins every handler thread on close, which waits for idle keep-alive
-    # clients; close_connections() ends those threads instead.
-    block_on_close = False
-    # The stock backlog of 5 resets connections when a burst of clients (a test's 20
-    # threads, a parallel workflow run) connects at once.
-    request_queue_size = 128
+class EmulatorServer(LocalHTTPServer):
+    """The HTTP server of :class:`NimbleApp`."""
 
     def __init__(self, address: tuple[str, int], backend: NimbleBackend, *, quiet: bool = True) -> None:
         self.app = NimbleApp(backend)
         self.quiet = quiet
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Unblock handler threads waiting on idle keep-alive connections."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            # OSError: the peer closed it already.
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
