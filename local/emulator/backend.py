@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from local.emulator.exceptions import (
@@ -38,7 +38,7 @@ from local.emulator.exceptions import (
     from_pydantic,
     validation_error,
 )
-from local.emulator.faults import FAILURE_MESSAGES, FaultSpec, FaultTable, SessionOutcome
+from local.emulator.faults import FAILURE_MESSAGES, CamelModel, FaultSpec, FaultTable, SessionOutcome
 
 __all__ = [
     "INSTANCE_TYPES",
@@ -111,20 +111,7 @@ def format_timestamp(epoch_seconds: float) -> str:
 # --- configuration ------------------------------------------------------------------------
 
 
-class _CamelModel(BaseModel):
-    # JSON bodies are camelCase like the API; Python callers may use snake_case names.
-    # allow_inf_nan=False: a duration of NaN or infinity (1e999 parses as one) is a client's
-    # mistake, refused with a 400, not a session whose timestamps cannot be written (a 500).
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        extra="forbid",
-        allow_inf_nan=False,
-    )
-
-
-class StudioFixture(_CamelModel):
+class StudioFixture(CamelModel):
     """A studio the emulator knows, with its launch profiles and streaming images."""
 
     studio_id: str = Field(min_length=1)
@@ -155,7 +142,7 @@ def _default_studios() -> list[StudioFixture]:
     ]
 
 
-class EmulatorConfig(_CamelModel):
+class EmulatorConfig(CamelModel):
     """Everything the emulator can be started with (keys camelCase or snake_case).
 
     ``faults`` and ``live_sessions_per_owner`` are installed when the backend starts (or

@@ -93,8 +93,12 @@ OUTCOME_OPERATIONS: dict[str, str] = {
 }
 
 
-class _CamelModel(BaseModel):
-    # Bodies are camelCase like the API; Python callers may use snake_case names.
+class CamelModel(BaseModel):
+    """The control endpoint's bodies (faults, settings): camelCase like the API, snake_case for
+    Python callers, unknown members refused. allow_inf_nan=False: a duration or probability of
+    NaN or infinity (1e999 parses as one) is a client's mistake, refused with a 400, not a value
+    that later breaks a timestamp (a 500)."""
+
     model_config = ConfigDict(
         alias_generator=to_camel,
         validate_by_name=True,
@@ -104,7 +108,7 @@ class _CamelModel(BaseModel):
     )
 
 
-class FaultMatch(_CamelModel):
+class FaultMatch(CamelModel):
     """Attributes a request must have for a rule to apply; unset ones match anything.
 
     For Get/Delete/Start/Stop the attributes are those of the stored session; for Create
@@ -123,7 +127,7 @@ class FaultMatch(_CamelModel):
         return all(attributes.get(name) == value for name, value in wanted.items())
 
 
-class FaultSpec(_CamelModel):
+class FaultSpec(CamelModel):
     """What a user asks for; validated on the way in."""
 
     operation: str = ANY_OPERATION
