@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,3 +69,32 @@ class Case:
 
     def fault(self, **spec: Any) -> dict[str, Any]:
         return {**spec, "match": {"clientToken": self.token}}
+
+
+def race(threads_count: int, call: Callable[[], Any]) -> tuple[list[Any], list[str]]:
+    """Calls `call` from `threads_count` threads released at once; returns (results, errors).
+
+    Threads switch very often meanwhile, which widens any check-then-act window under test.
+    """
+    barrier = threading.Barrier(threads_count)
+    results: list[Any] = []
+    errors: list[str] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(call())
+        except Exception as error:  # reported to the caller, who asserts on it
+            errors.append(repr(error))
+
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=run) for _ in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch_interval)
+    return results, errors

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import re
 import sys
-import threading
 import uuid
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from local.engine import (
     summarize_history,
 )
 from session_provisioning.nimble.client import nimble_client
-from tests.workflow.support import STUDIO, execution_input
+from tests.workflow.support import STUDIO, execution_input, race
 
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 ASL_FILE = REPO_ROOT / "statemachine" / "provision_session.asl.json"
@@ -317,26 +316,8 @@ def test_concurrent_start_execution_with_one_name_starts_one_execution(engine):
     threads_count, rounds = 12, 20
     for round_ in range(rounds):
         name = f"concurrent-{round_}-{uuid.uuid4().hex[:8]}"
-        barrier = threading.Barrier(threads_count)
-        results: list[str] = []
-
-        def start(name: str = name, barrier: threading.Barrier = barrier, results: list = results) -> None:
-            barrier.wait()
-            try:
-                results.append(engine.start_execution(invalid, name=name))
-            except Exception as error:
-                results.append(repr(error))
-
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(1e-5)  # switch threads often: widens any check-then-act window
-        try:
-            threads = [threading.Thread(target=start) for _ in range(threads_count)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        finally:
-            sys.setswitchinterval(switch_interval)
+        arns, errors = race(threads_count, lambda name=name: engine.start_execution(invalid, name=name))
+        results = arns + errors
         executions = sfn.list_executions(stateMachineArn=engine.state_machine_arn)["executions"]
         same_name = [e["executionArn"] for e in executions if e["name"] == name]
         assert len(same_name) == 1, f"round {round_}: {len(same_name)} executions named {name}"

@@ -9,7 +9,6 @@ each with its own client token and execution name and its faults aimed at it wit
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 import urllib.request
@@ -30,6 +29,7 @@ from tests.workflow.support import (
     Case,
     events_for,
     execution_input,
+    race,
     sessions_for_token,
 )
 
@@ -331,28 +331,7 @@ def start_then_delete_elsewhere(engine: LocalEngine, emulator: Any, scenario: Sc
 
 def start_replays(engine: LocalEngine, emulator: Any, scenario: Scenario) -> tuple[str, dict]:
     """StartExecution with one name and input from many threads at once, then a conflicting input."""
-    threads_count = 12
-    barrier = threading.Barrier(threads_count)
-    arns: list[str] = []
-    errors: list[str] = []
-
-    def start() -> None:
-        barrier.wait()
-        try:
-            arns.append(engine.start_execution(scenario.execution_input(), name=scenario.name))
-        except Exception as error:  # reported by the check
-            errors.append(repr(error))
-
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)  # switch threads often: widens any check-then-act window
-    try:
-        threads = [threading.Thread(target=start) for _ in range(threads_count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(switch_interval)
+    arns, errors = race(12, lambda: engine.start_execution(scenario.execution_input(), name=scenario.name))
 
     different = execution_input(scenario.token, scenario.owner, ec2InstanceType="g5.xlarge")
     try:
