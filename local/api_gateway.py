@@ -112,14 +112,18 @@ def _resource_pattern(resource: str) -> re.Pattern[str]:
     return re.compile("^/" + "/".join(parts) + "$")
 
 
+def _template(template: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
+    """A template given as a path is read; an already loaded one is used as it is."""
+    return template if isinstance(template, Mapping) else load_template(template)
+
+
 def routes_from_template(
-    template_path: str | Path = DEFAULT_TEMPLATE, function_logical_id: str = DEFAULT_FUNCTION
+    template: str | Path | Mapping[str, Any] = DEFAULT_TEMPLATE, function_logical_id: str = DEFAULT_FUNCTION
 ) -> list[Route]:
     """The function's ``Type: Api`` events as routes, the most specific first."""
-    template = load_template(template_path)
-    function = (template.get("Resources") or {}).get(function_logical_id)
+    function = (_template(template).get("Resources") or {}).get(function_logical_id)
     if function is None:
-        raise ValueError(f"{template_path}: no resource {function_logical_id}")
+        raise ValueError(f"the template has no resource {function_logical_id}")
     events = (function.get("Properties") or {}).get("Events") or {}
     routes = []
     for name, event in events.items():
@@ -135,9 +139,9 @@ def routes_from_template(
     return sorted(routes, key=lambda route: (-route.literal_segments, route.method == "ANY"))
 
 
-def stage_from_template(template_path: str | Path = DEFAULT_TEMPLATE) -> str:
+def stage_from_template(template: str | Path | Mapping[str, Any] = DEFAULT_TEMPLATE) -> str:
     """The stage name the template deploys by default (``StageName`` parameter)."""
-    parameter = ((load_template(template_path).get("Parameters") or {}).get("StageName")) or {}
+    parameter = ((_template(template).get("Parameters") or {}).get("StageName")) or {}
     return str(parameter.get("Default", DEFAULT_STAGE))
 
 
@@ -446,8 +450,9 @@ def serve_api(
     function_logical_id: str = DEFAULT_FUNCTION,
 ) -> RunningApi:
     """Serve the template's API routes on ``host:port`` (0: a free port), calling ``invoke(event)``."""
-    routes = routes_from_template(template_path, function_logical_id)
-    running = RunningApi(ApiGatewayServer((host, port), invoke, routes, stage_from_template(template_path)))
+    template = load_template(template_path)  # once, for the routes and the stage
+    routes = routes_from_template(template, function_logical_id)
+    running = RunningApi(ApiGatewayServer((host, port), invoke, routes, stage_from_template(template)))
     LOG.info(
         "API Gateway (local) on %s: %s", running.url, ", ".join(f"{r.method} {r.resource}" for r in routes)
     )
