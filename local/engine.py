@@ -659,8 +659,9 @@ class LocalEngine:
         if unknown:
             raise EngineError(f"function_timeouts names functions the template lacks: {unknown}")
         self._by_name = {spec.name: spec for spec in self.functions.values()}
-        self.event_bus_name, self.event_source = self._event_target()
-        self.definition = self._definition()
+        substitutions = self._substitutions()
+        self.event_bus_name, self.event_source = self._event_target(substitutions)
+        self.definition = self._definition(substitutions)
 
         self._started = False
         self._mock: Any = None
@@ -703,8 +704,7 @@ class LocalEngine:
             environment=resolver.function_environment(logical_id),
         )
 
-    def _event_target(self) -> tuple[str, str]:
-        substitutions = self._substitutions()
+    def _event_target(self, substitutions: dict[str, str]) -> tuple[str, str]:
         bus = substitutions.get("EventBusName")
         source = substitutions.get("EventSource")
         if bus is None or source is None:
@@ -716,7 +716,7 @@ class LocalEngine:
         values = self.resolver.resolve(properties.get("DefinitionSubstitutions") or {})
         return {key: _cfn_string(value) for key, value in values.items()}
 
-    def _definition(self) -> str:
+    def _definition(self, substitutions: dict[str, str]) -> str:
         """The ASL SAM deploys, with ``${Name}`` replaced by the resolved DefinitionSubstitutions."""
         properties = self.resolver.resources[self.state_machine_logical_id].get("Properties") or {}
         if "DefinitionUri" in properties:
@@ -728,7 +728,6 @@ class LocalEngine:
             text = json.dumps(properties["Definition"])
         else:
             raise EngineError("the state machine has neither DefinitionUri nor Definition")
-        substitutions = self._substitutions()
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
