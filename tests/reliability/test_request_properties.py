@@ -3,7 +3,7 @@
 An oracle written from the constraints (nimble-api-facts.md, plus the model's own 2048-char
 cap on free text) says which members of a generated body are invalid; the model must accept
 exactly the bodies the oracle accepts, and name exactly the offending members (through
-``invalid_fields``, the names the API's 400 and the ValidateRequest step report). Bodies mix
+``field_names``, the names the API's 400 and the ValidateRequest step report). Bodies mix
 valid values, boundary lengths, wrong types, nulls and unknown members.
 
 Deterministic for CI: ``derandomize=True`` (examples derived from the test itself), no
@@ -22,7 +22,8 @@ from pydantic import ValidationError
 
 from session_provisioning.errors import ValidationException
 from session_provisioning.logic.requests import execution_input
-from session_provisioning.logic.steps import invalid_fields, validate_request
+from session_provisioning.logic.steps import validate_request
+from session_provisioning.models.base import field_names
 from session_provisioning.models.request import EC2_INSTANCE_TYPES, ProvisioningInput, SessionRequestBody
 
 SETTINGS = settings(
@@ -200,7 +201,7 @@ def test_the_model_accepts_exactly_what_the_constraints_allow_and_names_each_vio
         return
     with pytest.raises(ValidationError) as caught:
         SessionRequestBody.model_validate(body)
-    names_exactly(invalid_fields(caught.value), expected)
+    names_exactly(field_names(caught.value.errors()), expected)
 
 
 @SETTINGS
@@ -223,7 +224,7 @@ def test_the_execution_input_names_each_violation_with_its_path(execution):
         return
     with pytest.raises(ValidationError) as caught:
         ProvisioningInput.model_validate(execution)
-    names_exactly(invalid_fields(caught.value), expected)
+    names_exactly(field_names(caught.value.errors()), expected)
 
 
 @SETTINGS

@@ -1,14 +1,17 @@
+import json
+
 import pytest
 from pydantic import ValidationError
 
-from session_provisioning.logic.steps import invalid_fields
+from session_provisioning.models.base import field_names
 from session_provisioning.models.request import EC2_INSTANCE_TYPES, ProvisioningInput, SessionRequestBody
+from session_provisioning.nimble import NIMBLE_DATA_PATH
 
 
 def fields_of(body):
     with pytest.raises(ValidationError) as caught:
         SessionRequestBody.model_validate(body)
-    return invalid_fields(caught.value)
+    return field_names(caught.value.errors())
 
 
 def test_minimal_body_is_valid():
@@ -62,3 +65,10 @@ def test_validation_errors_name_the_field_never_the_value():
         SessionRequestBody.model_validate({"launchProfileId": "lp", "streamingImageId": secret})
     assert secret not in str(caught.value)
     assert "streamingImageId" in str(caught.value)
+
+
+def test_instance_types_are_the_shipped_service_models():
+    """The product accepts exactly the types CreateStreamingSession's input shape enumerates."""
+    model = json.loads((NIMBLE_DATA_PATH / "nimble" / "2020-08-01" / "service-2.json").read_text())
+    shape_name = model["shapes"]["CreateStreamingSessionRequest"]["members"]["ec2InstanceType"]["shape"]
+    assert list(EC2_INSTANCE_TYPES) == model["shapes"][shape_name]["enum"]

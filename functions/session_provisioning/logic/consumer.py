@@ -23,11 +23,12 @@ its event arrives.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from session_provisioning.models.base import WireModel
 from session_provisioning.models.events import ReadyDetail
 
 READY_EVENT_TYPE = Literal["Streaming Session Ready"]
@@ -44,27 +45,24 @@ class SessionReadyEvent(EventBridgeModel):
     detail: ReadyDetail
 
 
-class ReadyNotice(BaseModel):
+class ReadyNotice(WireModel):
     """What the consumer made of one event (its log line and its answer)."""
 
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+    model_config = ConfigDict(frozen=True)
 
-    event_id: str = Field(alias="eventId")
-    request_id: str = Field(alias="requestId")
-    session_id: str = Field(alias="sessionId")
-    studio_id: str | None = Field(default=None, alias="studioId")
-    launch_profile_id: str | None = Field(default=None, alias="launchProfileId")
-    owned_by: str | None = Field(default=None, alias="ownedBy")
-    seconds_to_ready: float = Field(alias="secondsToReady", description="From the request to READY.")
-    event_age_seconds: float = Field(alias="eventAgeSeconds", description="From the event's time to now.")
-    replay_name: str | None = Field(default=None, alias="replayName")
+    event_id: str
+    request_id: str
+    session_id: str
+    studio_id: str | None = None
+    launch_profile_id: str | None = None
+    owned_by: str | None = None
+    seconds_to_ready: float = Field(description="From the request to READY.")
+    event_age_seconds: float = Field(description="From the event's time to now.")
+    replay_name: str | None = None
 
     @property
     def replayed(self) -> bool:
         return self.replay_name is not None
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def ready_notice(event: SessionReadyEvent, now: datetime) -> ReadyNotice:

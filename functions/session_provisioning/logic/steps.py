@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from session_provisioning.errors import InvalidPollingPolicy, ValidationException, from_sdk_error
+from session_provisioning.models.base import describe_errors, field_names
 from session_provisioning.models.events import ReadyDetail, Timings
 from session_provisioning.models.request import ProvisioningInput
 from session_provisioning.models.session import FAILED_STATES, PENDING_STATES, READY_STATE, StreamingSession
@@ -37,25 +38,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def invalid_fields(error: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[str]:
-    """Dotted names of the offending fields, in the input's own (camelCase) spelling."""
-    names = []
-    for item in error.errors():
-        location = [str(part) for part in item["loc"][len(prefix) :]]
-        name = ".".join(location) or "(body)"
-        if name not in names:
-            names.append(name)
-    return names
-
-
-def describe_validation_error(error: ValidationError, prefix: tuple[str | int, ...] = ()) -> str:
-    parts = []
-    for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"][len(prefix) :]) or "(body)"
-        parts.append(f"{location}: {item['msg']}")
-    return "; ".join(parts)
-
-
 def validate_request(event: dict[str, Any]) -> dict[str, Any]:
     """ValidateRequest: the execution input through the API's model, plus the polling policy.
 
@@ -65,15 +47,15 @@ def validate_request(event: dict[str, Any]) -> dict[str, Any]:
         execution = ProvisioningInput.model_validate(event.get("execution"))
     except ValidationError as error:
         raise ValidationException(
-            describe_validation_error(error),
+            describe_errors(error.errors()),
             step="ValidateRequest",
             http_status=400,
-            fields=invalid_fields(error),
+            fields=field_names(error.errors()),
         ) from error
     try:
         polling = PollingPolicy.model_validate(event.get("polling"))
     except ValidationError as error:
-        raise InvalidPollingPolicy(describe_validation_error(error), step="ValidateRequest") from error
+        raise InvalidPollingPolicy(describe_errors(error.errors()), step="ValidateRequest") from error
     request = ProvisioningRequest(
         requestId=event["requestId"],
         requestedAt=event["requestedAt"],

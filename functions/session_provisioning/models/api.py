@@ -7,28 +7,26 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from session_provisioning.models.base import WireModel
 from session_provisioning.models.events import Cleanup, FailureError
 
 RequestState = Literal["IN_PROGRESS", "READY", "FAILED"]
 
 
-class ApiModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", hide_input_in_errors=True)
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+class ApiModel(WireModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class RequestAccepted(ApiModel):
     """202 Accepted: the workflow runs (or ran) under `requestId`; poll the `Location` for its status."""
 
-    request_id: str = Field(alias="requestId", description="Opaque and URL-safe; the same for a replay.")
+    request_id: str = Field(description="Opaque and URL-safe; the same for a replay.")
     client_token: str = Field(
-        alias="clientToken", description="The X-Amz-Client-Token sent, or the one generated for this request."
+        description="The X-Amz-Client-Token sent, or the one generated for this request."
     )
-    studio_id: str = Field(alias="studioId")
+    studio_id: str
     status: Literal["IN_PROGRESS"] = Field(
         default="IN_PROGRESS", description="Always IN_PROGRESS: the request was accepted; GET its status."
     )
@@ -42,17 +40,17 @@ class RequestError(FailureError):
     """
 
     # allow: a member the workflow adds to its failure detail later is passed on, not rejected.
-    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
+    model_config = ConfigDict(extra="allow")
 
 
 class RequestStatus(ApiModel):
     """200: where a request stands. `session` is set when READY (and when a failure carries it)."""
 
-    request_id: str = Field(alias="requestId")
-    client_token: str = Field(alias="clientToken")
-    studio_id: str = Field(alias="studioId")
+    request_id: str
+    client_token: str
+    studio_id: str
     status: RequestState
-    session_id: str | None = Field(default=None, alias="sessionId", description="Once a session was created.")
+    session_id: str | None = Field(default=None, description="Once a session was created.")
     session: dict[str, Any] | None = Field(
         default=None, description="The StreamingSession (Nimble Studio's shape) when READY."
     )
@@ -82,6 +80,3 @@ class ErrorBody(ApiModel):
         description="ValidationException only: each offending field, dotted, as spelt on the wire "
         "(launchProfileId, tags.team, X-Amz-Client-Token, (body) for the body as a whole).",
     )
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

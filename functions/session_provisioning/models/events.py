@@ -2,49 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import ConfigDict, Field
+
+from session_provisioning.models.base import IsoTime, WireModel
 
 READY_DETAIL_TYPE = "Streaming Session Ready"
 FAILED_DETAIL_TYPE = "Streaming Session Failed"
 
 
-class DetailModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", hide_input_in_errors=True)
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+class DetailModel(WireModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class Timings(DetailModel):
-    requested_at: datetime = Field(alias="requestedAt")
-    ready_at: datetime | None = Field(default=None, alias="readyAt")
-    failed_at: datetime | None = Field(default=None, alias="failedAt")
-    seconds_elapsed: float = Field(alias="secondsElapsed", ge=0)
-
-    @field_serializer("requested_at", "ready_at", "failed_at", when_used="json")
-    def _serialize_time(self, value: datetime | None) -> str | None:
-        return None if value is None else _iso(value)
+    requested_at: IsoTime
+    ready_at: IsoTime | None = None
+    failed_at: IsoTime | None = None
+    seconds_elapsed: float = Field(ge=0)
 
 
 class Identifiers(DetailModel):
-    request_id: str = Field(alias="requestId")
+    request_id: str
     # None (left out of the event) only when the request was too broken to name them.
-    client_token: str | None = Field(default=None, alias="clientToken")
-    studio_id: str | None = Field(default=None, alias="studioId")
-    launch_profile_id: str | None = Field(default=None, alias="launchProfileId")
-    owned_by: str | None = Field(default=None, alias="ownedBy")
-    session_id: str | None = Field(default=None, alias="sessionId")
+    client_token: str | None = None
+    studio_id: str | None = None
+    launch_profile_id: str | None = None
+    owned_by: str | None = None
+    session_id: str | None = None
 
 
 class ReadyDetail(Identifiers):
-    session_id: str = Field(alias="sessionId")
+    session_id: str
     session: dict[str, Any]
     timings: Timings
 
@@ -63,7 +53,7 @@ class FailureError(DetailModel):
     code: str
     message: str
     step: str | None = None
-    http_status: int | None = Field(default=None, alias="httpStatus")
+    http_status: int | None = None
     retryable: bool | None = None
     state: str | None = None
     fields: list[str] | None = None
@@ -72,7 +62,7 @@ class FailureError(DetailModel):
 class Cleanup(DetailModel):
     """What happened to a created session that never became READY."""
 
-    session_deleted: bool = Field(alias="sessionDeleted")
+    session_deleted: bool
     action: str
     message: str | None = None
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
+from session_provisioning.models.base import WireModel
+
+# The service model's instance-type enum (CreateStreamingSessionRequest.ec2InstanceType); a test
+# ties the two, so the product never accepts a type the service would refuse, nor refuses one.
 EC2_INSTANCE_TYPES = (
     "g4dn.xlarge",
     "g4dn.2xlarge",
@@ -33,39 +37,37 @@ StreamingImageId = Annotated[str, StringConstraints(min_length=0, max_length=22,
 NonEmptyString = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 
 
-class CamelModel(BaseModel):
-    """Strict models with camelCase names on the wire, as Nimble Studio spells them."""
+class RequestModel(WireModel):
+    """Strict models of what a client sends, as Nimble Studio validates it."""
 
     # strict: "123" is not a number and 123 is not a string, as in the service.
     # forbid: a misspelt member ("ownedby") is an error, not silently dropped.
-    # hide_input_in_errors: an error's text (logged, or in a Catch's Cause) names the field and
-    # the rule, never the value, which may be an owner's name or a tag.
-    model_config = ConfigDict(
-        strict=True, extra="forbid", frozen=True, populate_by_name=True, hide_input_in_errors=True
-    )
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
-class SessionRequestBody(CamelModel):
+class SessionRequestBody(RequestModel):
     """The body of `POST /studios/{studioId}/streaming-sessions` (= CreateStreamingSession's body)."""
 
-    launch_profile_id: NonEmptyString = Field(alias="launchProfileId")
-    ec2_instance_type: Ec2InstanceType | None = Field(default=None, alias="ec2InstanceType")
-    owned_by: NonEmptyString | None = Field(default=None, alias="ownedBy")
-    streaming_image_id: StreamingImageId | None = Field(default=None, alias="streamingImageId")
-    tags: dict[str, str] | None = Field(default=None, alias="tags")
+    # The members are declared here only: the workflow's ProvisioningRequest extends this model.
+
+    launch_profile_id: NonEmptyString
+    ec2_instance_type: Ec2InstanceType | None = None
+    owned_by: NonEmptyString | None = None
+    streaming_image_id: StreamingImageId | None = None
+    tags: dict[str, str] | None = None
 
     def to_wire(self) -> dict:
         """The members that were given, camelCase, as both our API and the Nimble API take them."""
-        return self.model_dump(by_alias=True, exclude_none=True)
+        return self.model_dump(by_alias=True, exclude_none=True, include=set(SessionRequestBody.model_fields))
 
 
-class ProvisioningInput(CamelModel):
+class ProvisioningInput(RequestModel):
     """The execution input the API starts the state machine with.
 
     It holds only what the client sent, so the same request always gives the same input:
     Step Functions compares inputs to tell a replay from a conflicting reuse of a token.
     """
 
-    studio_id: StudioId = Field(alias="studioId")
-    client_token: ClientToken = Field(alias="clientToken")
-    request: SessionRequestBody = Field(alias="request")
+    studio_id: StudioId
+    client_token: ClientToken
+    request: SessionRequestBody

@@ -14,58 +14,38 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic import ConfigDict, Field, computed_field, field_validator, model_validator
 
-from session_provisioning.models.request import (
-    ClientToken,
-    Ec2InstanceType,
-    NonEmptyString,
-    StreamingImageId,
-    StudioId,
-)
+from session_provisioning.models.base import IsoTime, WireModel
+from session_provisioning.models.request import ClientToken, SessionRequestBody, StudioId
 from session_provisioning.models.session import StreamingSession
 
 
-class StateModel(BaseModel):
+class StateModel(WireModel):
     # ignore: each step reads its part of the state and leaves the rest to the others.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, hide_input_in_errors=True)
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+    model_config = ConfigDict(extra="ignore")
 
 
-class ProvisioningRequest(StateModel):
-    """A validated request with its identity; what every later step and both events carry."""
+class ProvisioningRequest(SessionRequestBody):
+    """A validated request with its identity; what every later step and both events carry.
 
-    request_id: str = Field(alias="requestId")
-    requested_at: datetime = Field(alias="requestedAt")
-    studio_id: StudioId = Field(alias="studioId")
-    client_token: ClientToken = Field(alias="clientToken")
-    launch_profile_id: NonEmptyString = Field(alias="launchProfileId")
-    ec2_instance_type: Ec2InstanceType | None = Field(default=None, alias="ec2InstanceType")
-    owned_by: NonEmptyString | None = Field(default=None, alias="ownedBy")
-    streaming_image_id: StreamingImageId | None = Field(default=None, alias="streamingImageId")
-    tags: dict[str, str] | None = None
+    The body's members (and their constraints) come from SessionRequestBody; the state is read
+    back from JSON by every step, hence lax (times as text) and tolerant of other members.
+    """
+
+    model_config = ConfigDict(strict=False, extra="ignore", frozen=False)
+
+    request_id: str
+    requested_at: IsoTime
+    studio_id: StudioId
+    client_token: ClientToken
 
     def create_parameters(self) -> dict[str, Any]:
         """CreateStreamingSession's parameters, the client token included on every attempt."""
-        params: dict[str, Any] = {
-            "studioId": self.studio_id,
-            "clientToken": self.client_token,
-            "launchProfileId": self.launch_profile_id,
-        }
-        optional = {
-            "ec2InstanceType": self.ec2_instance_type,
-            "ownedBy": self.owned_by,
-            "streamingImageId": self.streaming_image_id,
-            "tags": self.tags,
-        }
-        params.update({key: value for key, value in optional.items() if value is not None})
-        return params
+        return {"studioId": self.studio_id, "clientToken": self.client_token, **self.to_wire()}
 
 
 # Step Functions Standard: at most 25,000 events in one execution's history. One poll cycle
@@ -79,10 +59,10 @@ HISTORY_EVENTS_OUTSIDE_POLLING = 500
 class PollingPolicy(StateModel):
     """How the Wait/PollSession loop paces itself; template parameters, never code."""
 
-    initial_wait_seconds: int = Field(alias="initialWaitSeconds", ge=0)
-    interval_seconds: int = Field(alias="intervalSeconds", ge=0)
-    checks_per_poll: int = Field(default=1, alias="checksPerPoll", ge=1)
-    budget_seconds: int = Field(alias="budgetSeconds", ge=0)
+    initial_wait_seconds: int = Field(ge=0)
+    interval_seconds: int = Field(ge=0)
+    checks_per_poll: int = Field(default=1, ge=1)
+    budget_seconds: int = Field(ge=0)
 
     @model_validator(mode="after")
     def _fits_in_one_execution(self) -> PollingPolicy:
@@ -107,7 +87,7 @@ class PollingPolicy(StateModel):
 
 
 class CreatedSession(StateModel):
-    session_id: str = Field(alias="sessionId")
+    session_id: str
     session: StreamingSession
 
 
