@@ -29,10 +29,11 @@ def render() -> str:
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "nimble-session-provisioning")
     if str(ROOT / "functions") not in sys.path:
         sys.path.insert(0, str(ROOT / "functions"))
-    from session_provisioning.handlers.api import openapi_document
+    from session_provisioning.api.openapi import openapi_document
+    from session_provisioning.handlers.api import app
 
     version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
-    return json.dumps(openapi_document(version), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(openapi_document(app, version), indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,33 +59,21 @@ class NimbleApiError(WorkflowError):
         super().__init__(message, step=step, http_status=http_status)
 
 
+def _service_error(name: str) -> type[WorkflowError]:
+    """The class raised for the service's exception `name`: Retry/Catch match it by that name."""
+    return type(
+        name, (WorkflowError,), {"code": name, "__module__": __name__, "__doc__": f"Nimble Studio's {name}."}
+    )
+
+
 # The seven errors every streaming-session operation can return.
-class ValidationException(WorkflowError):
-    code = "ValidationException"
-
-
-class ServiceQuotaExceededException(WorkflowError):
-    code = "ServiceQuotaExceededException"
-
-
-class AccessDeniedException(WorkflowError):
-    code = "AccessDeniedException"
-
-
-class ResourceNotFoundException(WorkflowError):
-    code = "ResourceNotFoundException"
-
-
-class ConflictException(WorkflowError):
-    code = "ConflictException"
-
-
-class ThrottlingException(WorkflowError):
-    code = "ThrottlingException"
-
-
-class InternalServerErrorException(WorkflowError):
-    code = "InternalServerErrorException"
+ValidationException = _service_error("ValidationException")
+ServiceQuotaExceededException = _service_error("ServiceQuotaExceededException")
+AccessDeniedException = _service_error("AccessDeniedException")
+ResourceNotFoundException = _service_error("ResourceNotFoundException")
+ConflictException = _service_error("ConflictException")
+ThrottlingException = _service_error("ThrottlingException")
+InternalServerErrorException = _service_error("InternalServerErrorException")
 
 
 class NimbleConnectionError(WorkflowError):

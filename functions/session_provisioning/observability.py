@@ -1,5 +1,8 @@
 """One Logger, Tracer and Metrics per process, shared by every handler (Powertools)."""
 
+from collections.abc import Callable
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 # Service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
@@ -11,3 +14,20 @@ logger = Logger()
 # nested subsegment under each botocore one.
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
+
+
+def lambda_entry(
+    correlation_id_path: str, *, with_metrics: bool = True
+) -> Callable[[Callable[..., Any]], Any]:
+    """A handler's observability, as every function sets it up: the Logger with the request's
+    id as correlation id and the Lambda context, a Tracer segment, and (unless a function has no
+    metrics of its own) the Metrics flushed after each invocation."""
+
+    def decorate(handler: Callable[..., Any]) -> Any:
+        if with_metrics:
+            handler = metrics.log_metrics(handler)
+        return logger.inject_lambda_context(correlation_id_path=correlation_id_path)(
+            tracer.capture_lambda_handler(handler)
+        )
+
+    return decorate

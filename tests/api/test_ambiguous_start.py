@@ -5,8 +5,9 @@ import json
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from session_provisioning.api.errors import from_domain
 from session_provisioning.logic.requests import (
-    ApiError,
+    RequestOperationError,
     execution_arn,
     execution_input,
     request_id_for,
@@ -59,11 +60,12 @@ def test_an_execution_that_did_start_is_accepted(failure):
 @pytest.mark.parametrize("failure", [TIMEOUT, SERVER_ERROR], ids=["timeout", "5xx"])
 def test_an_execution_that_did_not_start_is_503_naming_the_generated_token(failure):
     sfn = FlakyStepFunctions(failure, started=False)
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(RequestOperationError) as caught:
         start_request("studio-local", None, BODY, sfn, STATE_MACHINE)
-    token = caught.value.headers["X-Amz-Client-Token"]
-    assert caught.value.status == 503
-    assert token in caught.value.message
+    answer = from_domain(caught.value)
+    token = answer.headers["X-Amz-Client-Token"]
+    assert answer.status == 503
+    assert token in answer.message
     # The retry the message asks for is a replay of the same request.
     sfn.started = True
     sfn.failure = TIMEOUT

@@ -42,7 +42,7 @@ def sfn(monkeypatch):
     """The Step Functions client the handler uses, stubbed."""
     client = boto3.client("stepfunctions", region_name="us-east-1")
     monkeypatch.setenv("STATE_MACHINE_ARN", STATE_MACHINE_ARN)
-    monkeypatch.setattr(api_handler, "sfn_client", lambda region: client)
+    monkeypatch.setattr(api_handler.aws, "step_functions", client, raising=False)
     with Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
@@ -62,7 +62,7 @@ def failing_sfn(monkeypatch):
 
     client = Failing()
     monkeypatch.setenv("STATE_MACHINE_ARN", STATE_MACHINE_ARN)
-    monkeypatch.setattr(api_handler, "sfn_client", lambda region: client)
+    monkeypatch.setattr(api_handler.aws, "step_functions", client, raising=False)
     return client
 
 

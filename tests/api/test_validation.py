@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from session_provisioning.logic.requests import MAX_BODY_BYTES
+from session_provisioning.api.body import MAX_BODY_BYTES
 
 from .conftest import valid_body
 

@@ -7,11 +7,10 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from session_provisioning.logic.failures import describe_failure
-from session_provisioning.observability import logger, metrics, tracer
+from session_provisioning.observability import lambda_entry, logger, metrics
 
 
-@logger.inject_lambda_context(correlation_id_path="requestId")
-@tracer.capture_lambda_handler
+@lambda_entry("requestId", with_metrics=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failure = describe_failure(event)
     error = failure["detail"]["error"]

@@ -5,17 +5,15 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from session_provisioning.clients import Clients
 from session_provisioning.logic.steps import poll_session
 from session_provisioning.models.workflow import PollOutcome, WorkflowState
-from session_provisioning.nimble.client import nimble_client
-from session_provisioning.observability import logger, metrics, tracer
+from session_provisioning.observability import lambda_entry, logger, metrics
 
-client = nimble_client()
+client = Clients().nimble  # made during init, before the first event, and kept while warm
 
 
-@logger.inject_lambda_context(correlation_id_path="request.requestId")
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_entry("request.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.model_validate(event)
     result = poll_session(state, client, time_left=lambda: context.get_remaining_time_in_millis() / 1000)

@@ -11,12 +11,10 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from session_provisioning.logic.consumer import SessionReadyEvent, ready_notice
-from session_provisioning.observability import logger, metrics, tracer
+from session_provisioning.observability import lambda_entry, logger, metrics
 
 
-@logger.inject_lambda_context(correlation_id_path="detail.requestId")
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@lambda_entry("detail.requestId")
 @event_parser(model=SessionReadyEvent)
 def lambda_handler(event: SessionReadyEvent, context: LambdaContext) -> dict[str, Any]:
     notice = ready_notice(event, datetime.now(UTC))

@@ -5,10 +5,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from session_provisioning.logic.steps import validate_request
-from session_provisioning.observability import logger, tracer
+from session_provisioning.observability import lambda_entry
 
 
-@logger.inject_lambda_context(correlation_id_path="requestId")
-@tracer.capture_lambda_handler
+@lambda_entry("requestId", with_metrics=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return validate_request(event)

@@ -9,7 +9,6 @@ name the request when validation itself failed.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +16,9 @@ from pydantic import ValidationError
 
 from session_provisioning.errors import TRANSIENT_ERROR_CODES, TRANSIENT_PLATFORM_ERRORS
 from session_provisioning.jsontext import parse_json_object
-from session_provisioning.logic.steps import elapsed_seconds, utc_now
-from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
+from session_provisioning.logic.outcome import failed_outcome, identifiers_from_input
+from session_provisioning.logic.steps import utc_now
+from session_provisioning.models.events import Cleanup, FailureError
 from session_provisioning.models.workflow import CaughtError, CleanupResult, PollOutcome, WorkflowState
 
 # The Task states in the order a request meets them.
@@ -68,28 +68,19 @@ def error_from_poll(state: WorkflowState) -> FailureError:
         return FailureError(code="InternalError", message="no error and no poll outcome to describe")
     session = poll.session
     if poll.outcome is PollOutcome.FAILED:
-        return FailureError(
-            code=session.status_code or session.state,
-            message=session.status_message or f"The session ended in {session.state}.",
-            state=session.state,
-            step="PollSession",
-            retryable=False,
-        )
-    if poll.outcome is PollOutcome.TIMED_OUT:
+        code = session.status_code or session.state
+        message = session.status_message or f"The session ended in {session.state}."
+    elif poll.outcome is PollOutcome.TIMED_OUT:
         budget = state.polling.budget_seconds if state.polling else None
-        return FailureError(
-            code="SessionNotReadyInTime",
-            message=f"The session was still {session.state} after {poll.checks} checks (budget {budget} s).",
-            state=session.state,
-            step="PollSession",
-            retryable=True,
-        )
+        code = "SessionNotReadyInTime"
+        message = f"The session was still {session.state} after {poll.checks} checks (budget {budget} s)."
+    else:
+        code = "UnexpectedSessionState"
+        message = f"The session went to {session.state} while it was being provisioned."
+    # Only running out of budget may pass by itself (a slow start); the other two will not.
+    retryable = poll.outcome is PollOutcome.TIMED_OUT
     return FailureError(
-        code="UnexpectedSessionState",
-        message=f"The session went to {session.state} while it was being provisioned.",
-        state=session.state,
-        step="PollSession",
-        retryable=False,
+        code=code, message=message, state=session.state, step="PollSession", retryable=retryable
     )
 
 
@@ -118,8 +109,6 @@ def describe_cleanup(cleanup: CleanupResult | CaughtError | None) -> Cleanup | N
 def describe_failure(event: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
     """Returns {"detail": FailedDetail, "cause": JSON text for the Fail state's Cause}."""
     failed_at = now or utc_now()
-    request_id = event["requestId"]
-    requested_at = datetime.fromisoformat(event["requestedAt"].replace("Z", "+00:00"))
     raw_state = event.get("state") or {}
     try:
         state: WorkflowState | None = WorkflowState.model_validate(raw_state)
@@ -144,54 +133,19 @@ def describe_failure(event: dict[str, Any], *, now: datetime | None = None) -> d
     if error.retryable is None:
         error = error.model_copy(update={"retryable": error.code in TRANSIENT_ERROR_CODES})
 
-    identifiers = _identifiers(state, event.get("executionInput"))
     session = None
     if state is not None:
+        identifiers = state.request.identifiers()
         latest = state.poll.session if state.poll else (state.created.session if state.created else None)
         session = latest.to_json() if latest else None
-        if latest is not None:
-            identifiers["sessionId"] = latest.session_id
-    cleanup = describe_cleanup(state.cleanup) if state is not None else None
-
-    detail = FailedDetail(
-        requestId=request_id,
+    else:
+        identifiers = identifiers_from_input(event.get("executionInput"))
+    return failed_outcome(
+        request_id=event["requestId"],
+        identifiers=identifiers,
         error=error,
-        cleanup=cleanup,
         session=session,
-        timings=Timings(
-            requestedAt=requested_at,
-            failedAt=failed_at,
-            secondsElapsed=elapsed_seconds(requested_at, failed_at),
-        ),
-        **identifiers,
-    )
-    cause = {"error": error.to_json()}
-    if cleanup is not None:
-        cause["cleanup"] = cleanup.to_json()
-    if identifiers.get("sessionId"):
-        cause["sessionId"] = identifiers["sessionId"]
-    return {"detail": detail.to_json(), "cause": json.dumps(cause, separators=(",", ":"))}
-
-
-def _identifiers(state: WorkflowState | None, execution_input: Any) -> dict[str, Any]:
-    if state is not None:
-        request = state.request
-        return {
-            "clientToken": request.client_token,
-            "studioId": request.studio_id,
-            "launchProfileId": request.launch_profile_id,
-            "ownedBy": request.owned_by,
-        }
-    # Best effort from an input that failed validation: only strings are echoed back.
-    raw = execution_input if isinstance(execution_input, dict) else {}
-    body = raw.get("request") if isinstance(raw.get("request"), dict) else {}
-
-    def text(value: Any) -> str | None:
-        return value[:256] if isinstance(value, str) else None
-
-    return {
-        "clientToken": text(raw.get("clientToken")),
-        "studioId": text(raw.get("studioId")),
-        "launchProfileId": text(body.get("launchProfileId")),
-        "ownedBy": text(body.get("ownedBy")),
-    }
+        cleanup=describe_cleanup(state.cleanup) if state is not None else None,
+        requested_at=datetime.fromisoformat(event["requestedAt"].replace("Z", "+00:00")),
+        failed_at=failed_at,
+    ).to_json()

@@ -24,16 +24,12 @@ from pydantic import ValidationError
 
 from session_provisioning.jsontext import parse_json_object
 from session_provisioning.logic.failures import describe_cleanup
-from session_provisioning.logic.steps import delete_session, elapsed_seconds, utc_now
-from session_provisioning.models.events import FAILED_DETAIL_TYPE, FailedDetail, FailureError, Timings
+from session_provisioning.logic.outcome import execution_ending, failed_outcome, identifiers_from_input
+from session_provisioning.logic.steps import delete_session, utc_now
+from session_provisioning.models.events import FAILED_DETAIL_TYPE
 from session_provisioning.models.workflow import CreatedSession, WorkflowState
 
 PUBLISHING_STATES = frozenset({"PublishReady", "PublishFailed"})
-_STATUS_CODES = {"ABORTED": "ExecutionAborted", "TIMED_OUT": "ExecutionTimedOut"}
-_STATUS_MESSAGES = {
-    "ABORTED": "The workflow was stopped before it finished.",
-    "TIMED_OUT": "The workflow ran past its time limit.",
-}
 
 
 def history(sfn_client: Any, execution_arn: str) -> Iterator[dict[str, Any]]:
@@ -70,38 +66,25 @@ def reconcile_execution(
     if announced:
         return {"action": "NONE", "reason": "a terminal event was already published"}
 
-    execution_input = parse_json_object(detail.get("input")) or {}
     state = _workflow_state(latest_state)
     cleanup = None
     if state is not None and state.created is not None:
         cleanup = describe_cleanup(delete_session(state, nimble_client, time_left=time_left))
 
     failed_at = now or utc_now()
-    requested_at = _from_epoch_millis(detail.get("startDate")) or failed_at
-    request = execution_input.get("request") if isinstance(execution_input.get("request"), dict) else {}
     created: CreatedSession | None = state.created if state else None
-    error = FailureError(
-        code=_STATUS_CODES.get(status) or detail.get("error") or "ExecutionFailed",
-        message=_STATUS_MESSAGES.get(status) or (detail.get("cause") or "The workflow failed.")[:1024],
-        step="Execution",
-        retryable=status == "TIMED_OUT",
+    error = execution_ending(status, detail.get("error"), detail.get("cause")).model_copy(
+        update={"step": "Execution", "retryable": status == "TIMED_OUT"}
     )
-    failed = FailedDetail(
-        requestId=detail.get("name") or execution_arn.rsplit(":", 1)[-1],
-        clientToken=_text(execution_input.get("clientToken")),
-        studioId=_text(execution_input.get("studioId")),
-        launchProfileId=_text(request.get("launchProfileId")),
-        ownedBy=_text(request.get("ownedBy")),
-        sessionId=created.session_id if created else None,
-        session=created.session.to_json() if created else None,
+    failed = failed_outcome(
+        request_id=detail.get("name") or execution_arn.rsplit(":", 1)[-1],
+        identifiers=identifiers_from_input(parse_json_object(detail.get("input"))),
         error=error,
+        session=created.session.to_json() if created else None,
         cleanup=cleanup,
-        timings=Timings(
-            requestedAt=requested_at,
-            failedAt=failed_at,
-            secondsElapsed=elapsed_seconds(requested_at, failed_at),
-        ),
-    )
+        requested_at=_from_epoch_millis(detail.get("startDate")) or failed_at,
+        failed_at=failed_at,
+    ).detail
     response = events_client.put_events(
         Entries=[
             {
@@ -137,7 +120,3 @@ def _from_epoch_millis(value: Any) -> datetime | None:
     if not isinstance(value, int | float):
         return None
     return datetime.fromtimestamp(value / 1000, tz=UTC)
-
-
-def _text(value: Any) -> str | None:
-    return value[:256] if isinstance(value, str) else None

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from session_provisioning.errors import InvalidPollingPolicy, ValidationException, from_sdk_error
+from session_provisioning.logic.outcome import elapsed_seconds
 from session_provisioning.models.base import describe_errors, field_names
 from session_provisioning.models.events import ReadyDetail, Timings
 from session_provisioning.models.request import ProvisioningInput
@@ -140,24 +141,20 @@ def poll_session(
 
 
 def ready_detail(request: ProvisioningRequest, session: StreamingSession, ready_at: datetime) -> ReadyDetail:
-    return ReadyDetail(
-        requestId=request.request_id,
-        clientToken=request.client_token,
-        studioId=request.studio_id,
-        launchProfileId=request.launch_profile_id,
-        ownedBy=session.owned_by or request.owned_by,
-        sessionId=session.session_id,
-        session=session.to_json(),
-        timings=Timings(
-            requestedAt=request.requested_at,
-            readyAt=ready_at,
-            secondsElapsed=elapsed_seconds(request.requested_at, ready_at),
-        ),
+    return ReadyDetail.model_validate(
+        {
+            **request.identifiers(),
+            "requestId": request.request_id,
+            "ownedBy": session.owned_by or request.owned_by,
+            "sessionId": session.session_id,
+            "session": session.to_json(),
+            "timings": Timings(
+                requestedAt=request.requested_at,
+                readyAt=ready_at,
+                secondsElapsed=elapsed_seconds(request.requested_at, ready_at),
+            ),
+        }
     )
-
-
-def elapsed_seconds(start: datetime, end: datetime) -> float:
-    return round(max((end - start).total_seconds(), 0.0), 3)
 
 
 def delete_token(client_token: str, attempt: int = 0) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
@@ -23,14 +23,18 @@ class Timings(DetailModel):
     seconds_elapsed: float = Field(ge=0)
 
 
+# An identifier an event names when the request has it: None (left out of the event) only when
+# the request was too broken to name it, or, for sessionId, when no session was created.
+KnownIfAny = Annotated[str | None, Field(default=None)]
+
+
 class Identifiers(DetailModel):
     request_id: str
-    # None (left out of the event) only when the request was too broken to name them.
-    client_token: str | None = None
-    studio_id: str | None = None
-    launch_profile_id: str | None = None
-    owned_by: str | None = None
-    session_id: str | None = None
+    client_token: KnownIfAny
+    studio_id: KnownIfAny
+    launch_profile_id: KnownIfAny
+    owned_by: KnownIfAny
+    session_id: KnownIfAny
 
 
 class ReadyDetail(Identifiers):

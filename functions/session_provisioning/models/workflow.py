@@ -43,6 +43,15 @@ class ProvisioningRequest(SessionRequestBody):
     studio_id: StudioId
     client_token: ClientToken
 
+    def identifiers(self) -> dict[str, Any]:
+        """What both events (and the Fail cause) name the request by."""
+        return {
+            "clientToken": self.client_token,
+            "studioId": self.studio_id,
+            "launchProfileId": self.launch_profile_id,
+            "ownedBy": self.owned_by,
+        }
+
     def create_parameters(self) -> dict[str, Any]:
         """CreateStreamingSession's parameters, the client token included on every attempt."""
         return {"studioId": self.studio_id, "clientToken": self.client_token, **self.to_wire()}
@@ -130,9 +139,13 @@ class CaughtError(StateModel):
 
 
 class WorkflowState(StateModel):
-    request: ProvisioningRequest
-    polling: PollingPolicy | None = None
-    created: CreatedSession | None = None
-    poll: PollResult | None = None
-    caught: dict[str, CaughtError] | None = None
-    cleanup: CleanupResult | CaughtError | None = None
+    """The execution state; each member is written by the step its description names."""
+
+    request: ProvisioningRequest = Field(description="ValidateRequest")
+    polling: PollingPolicy | None = Field(default=None, description="ValidateRequest")
+    created: CreatedSession | None = Field(default=None, description="CreateSession or FindCreatedSession")
+    poll: PollResult | None = Field(default=None, description="PollSession")
+    caught: dict[str, CaughtError] | None = Field(default=None, description="any Catch, by state name")
+    cleanup: CleanupResult | CaughtError | None = Field(
+        default=None, description="DeleteSession (or its Catch)"
+    )

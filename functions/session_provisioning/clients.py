@@ -1,0 +1,45 @@
+"""The AWS clients of one execution environment, made one way for every function.
+
+A handler module holds one :class:`Clients` at module level (module state lives as long as the
+execution environment). Each client is made on first use from one shared botocore session (one
+model loader, one endpoints table) and kept for the warm invocations that follow. botocore
+directly, not boto3: importing boto3 (and s3transfer) costs ~25 ms of every cold start for
+nothing these functions use.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import botocore.session
+from botocore.config import Config
+
+from session_provisioning.nimble.client import nimble_client
+
+STEP_FUNCTIONS_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=5,
+    read_timeout=10,  # well inside API Gateway's 29 s integration timeout
+)
+
+
+class Clients:
+    """Nimble Studio, Step Functions and EventBridge clients, each made on first use."""
+
+    @cached_property
+    def session(self) -> botocore.session.Session:
+        return botocore.session.get_session()
+
+    @cached_property
+    def nimble(self) -> Any:
+        # One HTTP attempt: the state machine's Retry owns retries (see nimble_client).
+        return nimble_client(botocore_session=self.session)
+
+    @cached_property
+    def step_functions(self) -> Any:
+        return self.session.create_client("stepfunctions", config=STEP_FUNCTIONS_CONFIG)
+
+    @cached_property
+    def events(self) -> Any:
+        return self.session.create_client("events")

@@ -1,0 +1,167 @@
+"""A request's outcome, made and read in one place.
+
+A request ends one of three ways, and each way has one producer here:
+
+* READY: the execution's output is the Ready event's detail (PublishReady's OutputPath); the
+  API reads it through :class:`ReadyOutput`, a model of its own, so the event may grow without
+  changing the API, and a rename that would break the API fails its test.
+* FAILED by the workflow: DescribeFailure builds the Failed detail and the Fail state's cause
+  with :func:`failed_outcome`; the ASL's fallback `DescribeUnexpectedFailure` writes a cause of
+  the same shape (:class:`FailureCause`), and a test reads it back.
+* ended by Step Functions (stopped, timed out, failed outside every Catch): the reconciler
+  builds the same Failed detail with :func:`failed_outcome` and :func:`execution_ending`.
+
+:func:`request_status` is the one reader: what `GET .../requests/{requestId}` says of an
+execution.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ConfigDict, ValidationError
+
+from session_provisioning.jsontext import parse_json_object
+from session_provisioning.models.api import RequestError, RequestStatus
+from session_provisioning.models.base import WireModel
+from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
+
+# How Step Functions itself can end an execution, as the request's error.
+_ENDINGS = {
+    "ABORTED": ("ExecutionAborted", "The workflow was stopped before it finished."),
+    "TIMED_OUT": ("ExecutionTimedOut", "The workflow ran past its time limit."),
+}
+IN_PROGRESS_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
+MAX_ERROR_MESSAGE_CHARS = 1024
+
+
+class FailureCause(WireModel):
+    """The Fail state's Cause (JSON text): what GET shows of a FAILED request."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    error: FailureError
+    session_id: str | None = None
+    cleanup: Cleanup | None = None
+
+
+class ReadyOutput(WireModel):
+    """What the API reads of a SUCCEEDED execution's output (the Ready detail carries more)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str
+    session: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FailedOutcome:
+    detail: FailedDetail
+    cause: FailureCause
+
+    def to_json(self) -> dict[str, Any]:
+        """DescribeFailure's result: {"detail": the event's detail, "cause": the Fail state's Cause}."""
+        return {
+            "detail": self.detail.to_json(),
+            "cause": json.dumps(self.cause.to_json(), separators=(",", ":")),
+        }
+
+
+def elapsed_seconds(start: datetime, end: datetime) -> float:
+    return round(max((end - start).total_seconds(), 0.0), 3)
+
+
+def failed_outcome(
+    *,
+    request_id: str,
+    identifiers: dict[str, Any],
+    error: FailureError,
+    requested_at: datetime,
+    failed_at: datetime,
+    session: dict[str, Any] | None = None,
+    cleanup: Cleanup | None = None,
+) -> FailedOutcome:
+    """The Streaming Session Failed detail and the matching Fail cause, for any failure."""
+    session_id = identifiers.get("sessionId") or (session or {}).get("sessionId")
+    detail = FailedDetail.model_validate(
+        {
+            **identifiers,
+            "requestId": request_id,
+            "sessionId": session_id,
+            "session": session,
+            "error": error,
+            "cleanup": cleanup,
+            "timings": Timings(
+                requestedAt=requested_at,
+                failedAt=failed_at,
+                secondsElapsed=elapsed_seconds(requested_at, failed_at),
+            ),
+        }
+    )
+    return FailedOutcome(detail, FailureCause(error=error, sessionId=session_id, cleanup=cleanup))
+
+
+def execution_ending(status: str | None, error: str | None = None, cause: str | None = None) -> FailureError:
+    """The error of an execution that Step Functions ended (not our Fail state)."""
+    if status in _ENDINGS:
+        code, message = _ENDINGS[status]
+        return FailureError(code=code, message=message)
+    return FailureError(
+        code=error or "ExecutionFailed", message=(cause or "The workflow failed.")[:MAX_ERROR_MESSAGE_CHARS]
+    )
+
+
+def identifiers_from_input(execution_input: Any) -> dict[str, Any]:
+    """The request's identifiers, best effort, from an execution input that may not be valid.
+
+    Only strings are echoed back, cut to 256 characters.
+    """
+    raw = execution_input if isinstance(execution_input, dict) else {}
+    body = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+
+    def text(value: Any) -> str | None:
+        return value[:256] if isinstance(value, str) else None
+
+    return {
+        "clientToken": text(raw.get("clientToken")),
+        "studioId": text(raw.get("studioId")),
+        "launchProfileId": text(body.get("launchProfileId")),
+        "ownedBy": text(body.get("ownedBy")),
+    }
+
+
+def request_status(execution: dict[str, Any], *, request_id: str, studio_id: str) -> RequestStatus | None:
+    """What GET says of a DescribeExecution answer; None for a status this code does not know."""
+    provisioning = parse_json_object(execution.get("input")) or {}
+    common = {"requestId": request_id, "clientToken": provisioning.get("clientToken"), "studioId": studio_id}
+    status = execution.get("status")
+    if status in IN_PROGRESS_STATUSES:
+        return RequestStatus(status="IN_PROGRESS", **common)
+    if status == "SUCCEEDED":
+        ready = ReadyOutput.model_validate(parse_json_object(execution.get("output")) or {})
+        return RequestStatus(status="READY", sessionId=ready.session_id, session=ready.session, **common)
+    if status == "FAILED":
+        try:
+            cause = FailureCause.model_validate(parse_json_object(execution.get("cause")))
+        except ValidationError:
+            # Not our Fail state (an ASL runtime error, say): the error name and cause as they are.
+            ending = execution_ending(status, execution.get("error"), execution.get("cause"))
+            return RequestStatus(
+                status="FAILED", error=RequestError(code=ending.code, message=ending.message), **common
+            )
+        return RequestStatus(
+            status="FAILED",
+            sessionId=cause.session_id,
+            error=RequestError.model_validate(cause.error.to_json()),
+            cleanup=cause.cleanup,
+            **common,
+        )
+    if status in _ENDINGS:
+        ending = execution_ending(status)
+        return RequestStatus(
+            status="FAILED", error=RequestError(code=ending.code, message=ending.message), **common
+        )
+    return None
