@@ -13,7 +13,7 @@ session_provisioning.models.events). The same text goes to:
 * template.yaml, as the `Content` of the matching AWS::EventSchemas::Schema, between the lines
   `# BEGIN GENERATED schemas/<name>.json` and `# END GENERATED schemas/<name>.json`.
 
-tests/hardening/test_event_schemas.py fails when a model, a file or the template drifts.
+tests/infrastructure/test_event_schemas.py fails when a model, a file or the template drifts.
 
 From pydantic's schema (draft 2020-12 style) to draft 4: `$defs` become `definitions`; an
 optional member (`X | None = None`) is left out of the event when unset (the details are

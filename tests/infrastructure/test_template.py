@@ -231,7 +231,7 @@ def test_log_calls_name_ids_not_bodies(path):
         assert keys is not None, f"{where}: extra= must be a dict literal, so its keys can be reviewed"
         assert keys <= LOGGABLE, (
             f"{where} logs {sorted(keys - LOGGABLE)}: logs carry ids, never bodies or tags. "
-            "If the new key is an id, add it to LOGGABLE in tests/hardening/test_template.py."
+            "If the new key is an id, add it to LOGGABLE in tests/infrastructure/test_template.py."
         )
         assert len(args) == 1, f"{where}: one message, the values go in extra="
         assert isinstance(args[0], ast.Constant), f"{where}: the message must be a constant"
