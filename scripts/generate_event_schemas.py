@@ -13,7 +13,14 @@ session_provisioning.models.events). The same text goes to:
 * template.yaml, as the `Content` of the matching AWS::EventSchemas::Schema, between the lines
   `# BEGIN GENERATED schemas/<name>.json` and `# END GENERATED schemas/<name>.json`.
 
-tests/hardening/test_event_schemas.py fails when a model, a file or the template drifts.
+Content is a string and CloudFormation has no way to read it from a file (the schema resource
+takes no S3 location, and AWS::Include splices YAML, not a string), so the text has to be in
+the template. It is written there as one double-quoted YAML string, the same text character for
+character: one template line per member of the schema and of its `properties` and
+`definitions`, each line's newlines and indentation escaped. Written as indented JSON, the two
+schemas would repeat their envelope and their Timings line for line.
+
+tests/infrastructure/test_event_schemas.py fails when a model, a file or the template drifts.
 
 From pydantic's schema (draft 2020-12 style) to draft 4: `$defs` become `definitions`; an
 optional member (`X | None = None`) is left out of the event when unset (the details are
@@ -169,18 +176,52 @@ def _block(file: str) -> re.Pattern[str]:
     )
 
 
+#: A line of the schema's JSON that starts a line of the template: a member of the schema (2
+#: spaces in), of its `properties` or of its `definitions` (4 spaces in and a key), or its end.
+_MEMBER = re.compile(r'^(?:[ ]{0,2}\S|[ ]{4}"[^"]*": )')
+
+
+def _double_quoted(text: str) -> str:
+    r"""`text` as a YAML double-quoted scalar, in lines (without indentation).
+
+    A new line at each member (see _MEMBER); a line ends with the escaped newline, the next
+    member's indentation and `\` (an escaped line break: YAML drops it and the next line's
+    leading blanks, and keeps the blanks written before it).
+    """
+
+    def escape(chunk: str) -> str:
+        return chunk.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+    members: list[list[str]] = []
+    for line in text.split("\n"):
+        if not members or _MEMBER.match(line):
+            members.append([])
+        members[-1].append(line)
+    lines = []
+    for number, member in enumerate(members):
+        body = escape("\n".join(member).lstrip(" "))
+        if number + 1 < len(members):
+            following = members[number + 1][0]
+            lines.append(body + "\\n" + following[: len(following) - len(following.lstrip(" "))] + "\\")
+        else:
+            lines.append(body)
+    lines[0], lines[-1] = '"' + lines[0], lines[-1] + '"'
+    return "\n".join(lines)
+
+
 def render_template(template_text: str, schemas: dict[str, str]) -> str:
-    """template.yaml with each generated block holding `Content: |-` and the schema's text."""
+    """template.yaml with each generated block holding `Content:` and the schema's text."""
     for file, text in schemas.items():
         pattern = _block(file)
         match = pattern.search(template_text)
         if match is None:
             raise ValueError(f"template.yaml has no '# BEGIN GENERATED schemas/{file}' ... '# END' block")
         indent = match.group("indent")
-        body = "".join(f"{indent}  {line}\n" if line else "\n" for line in text.rstrip("\n").split("\n"))
+        first, *rest = _double_quoted(text.rstrip("\n")).split("\n")
+        body = "".join(f"{indent}  {line}\n" for line in rest)
         block = (
             f"{indent}# BEGIN GENERATED schemas/{file}\n"
-            f"{indent}Content: |-\n{body}"
+            f"{indent}Content: {first}\n{body}"
             f"{indent}# END GENERATED schemas/{file}\n"
         )
         template_text = template_text[: match.start()] + block + template_text[match.end() :]

@@ -1,9 +1,8 @@
-"""Fixtures of the production-hardening tests: the template as data, the event schemas, and a
-local workflow (the real definition in moto, the real handlers, the emulator) whose events are
-checked against the schemas.
+"""Fixtures of the production-hardening tests left here (the consumer, the workflow's events):
+the committed event schemas and the events/ samples.
 
-One emulator and one engine per module (a LocalEngine is process-wide: see
-tests/workflow/conftest.py).
+The template's own tests moved to tests/infrastructure, whose conftest has the same schema
+fixture and constants.
 """
 
 from __future__ import annotations
@@ -14,24 +13,12 @@ from typing import Any
 
 import pytest
 
-from local.engine import load_template
-
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"
 EVENTS = ROOT / "events"
 READY = "Streaming Session Ready"
 FAILED = "Streaming Session Failed"
 SCHEMA_FILES = {READY: "streaming_session_ready.json", FAILED: "streaming_session_failed.json"}
-
-
-@pytest.fixture(scope="session")
-def template() -> dict[str, Any]:
-    return load_template(ROOT / "template.yaml")
-
-
-@pytest.fixture(scope="session")
-def resources(template) -> dict[str, Any]:
-    return template["Resources"]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Prints the CloudFormation that the SAM transform makes of template.yaml, as JSON.
 
-    .venv-sam/bin/python tests/hardening/sam_transform.py template.yaml '{"ApiAuthType": "NONE"}'
+    .venv-sam/bin/python tests/infrastructure/sam_transform.py template.yaml '{"ApiAuthType": "NONE"}'
 
 Run with the SAM CLI's interpreter (.venv-sam: aws-sam-translator is not in the product's
 environment). Offline: the managed policies SAM attaches are given here, not looked up, and

@@ -18,7 +18,7 @@ import pytest
 from .conftest import ROOT
 
 SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
-SCRIPT = ROOT / "tests" / "hardening" / "sam_transform.py"
+SCRIPT = ROOT / "tests" / "infrastructure" / "sam_transform.py"
 #: What Step Functions needs to deliver logs: these actions take no resource ARN.
 LOG_DELIVERY = {
     "logs:CreateLogDelivery",

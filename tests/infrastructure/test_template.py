@@ -1,6 +1,7 @@
 """Production settings of template.yaml that no linter checks for us: least privilege, logs
 with retention and without bodies, tracing, throttling, alarms, the archive, the consumer's
-failure handling, and a reason beside every linter skip."""
+failure handling; a reason beside every linter skip (in .checkov.yaml and .cfnlintrc.yaml) and
+the resources it covers; and no block the template repeats."""
 
 from __future__ import annotations
 
@@ -231,7 +232,7 @@ def test_log_calls_name_ids_not_bodies(path):
         assert keys is not None, f"{where}: extra= must be a dict literal, so its keys can be reviewed"
         assert keys <= LOGGABLE, (
             f"{where} logs {sorted(keys - LOGGABLE)}: logs carry ids, never bodies or tags. "
-            "If the new key is an id, add it to LOGGABLE in tests/hardening/test_template.py."
+            "If the new key is an id, add it to LOGGABLE in tests/infrastructure/test_template.py."
         )
         assert len(args) == 1, f"{where}: one message, the values go in extra="
         assert isinstance(args[0], ast.Constant), f"{where}: the message must be a constant"
@@ -363,12 +364,63 @@ def test_api_gateway_account_settings_are_optional_kept_and_made_before_the_stag
 
 # --- linter skips -----------------------------------------------------------------------------------
 
+CHECKOV_CONFIG = ROOT / ".checkov.yaml"
+CFN_LINT_CONFIG = ROOT / ".cfnlintrc.yaml"
+STACK_FUNCTIONS = (
+    "ApiFunction",
+    "ValidateRequestFunction",
+    "CreateSessionFunction",
+    "PollSessionFunction",
+    "DeleteSessionFunction",
+    "DescribeFailureFunction",
+    "SessionReadyConsumerFunction",
+    "ReconcileExecutionFunction",
+)
+#: The linter configs skip a check for every resource it looks at. Per resource type: the skips
+#: that cover it, and the resources their reasons were written for. A new resource of one of
+#: these types fails test_skips_cover_the_resources_their_reasons_name: read the reasons in
+#: .checkov.yaml / .cfnlintrc.yaml, and add it here only if they hold for it too.
+SKIPPED = {
+    FUNCTION: ({"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173", "WS1004"}, set(STACK_FUNCTIONS)),
+    "AWS::Logs::LogGroup": (
+        {"CKV_AWS_158"},
+        {f"{name}LogGroup" for name in STACK_FUNCTIONS} | {"ApiAccessLogGroup", "StateMachineLogGroup"},
+    ),
+    "AWS::Serverless::Api": ({"CKV_AWS_120"}, {"ProvisioningApi"}),
+    "AWS::SQS::Queue": (
+        {"CKV_AWS_27", "ES6000"},
+        {"SessionReadyConsumerDeadLetterQueue", "ReconcileExecutionDeadLetterQueue"},
+    ),
+    "AWS::SNS::Topic": ({"CKV_AWS_26"}, {"AlarmTopic"}),
+    "AWS::SNS::Subscription": ({"ES7000"}, {"AlarmEmailSubscription"}),
+}
+
+
+def config_skips(path: Path, key: str) -> dict[str, str]:
+    """The ids listed under `key:` in a linter config, each with the comment lines above it."""
+    skips, comment, inside = {}, [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if not line.startswith(" ") and text:
+            inside, comment = line == f"{key}:", []
+        elif inside and text.startswith("#"):
+            comment.append(text.lstrip("# "))
+        elif inside and text.startswith("- "):
+            skips[text[2:].strip()] = " ".join(comment)
+            comment = []
+    return skips
+
 
 def test_every_checkov_skip_has_a_reason(resources):
     for name, resource in resources.items():
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (name, skip)
             assert len(skip.get("comment", "")) > 40, f"{name}: skip {skip['id']} needs its reason"
+    skips = config_skips(CHECKOV_CONFIG, "skip-check")
+    assert skips, ".checkov.yaml lists no skip-check"
+    for check, reason in skips.items():
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check), check
+        assert len(reason) > 40, f".checkov.yaml: say why above the skip of {check}"
 
 
 def test_every_cfn_lint_ignore_has_a_reason_beside_it():
@@ -377,13 +429,82 @@ def test_every_cfn_lint_ignore_has_a_reason_beside_it():
         if "ignore_checks:" in line:
             nearby = "\n".join(lines[max(number - 3, 0) : number + 4])
             assert "#" in nearby, f"template.yaml:{number + 1}: say why beside the ignore_checks"
+    ignores = config_skips(CFN_LINT_CONFIG, "ignore_checks")
+    assert ignores, ".cfnlintrc.yaml lists no ignore_checks"
+    for rule, reason in ignores.items():
+        assert re.fullmatch(r"[EWI][A-Z]?\d{4}", rule), rule
+        assert len(reason) > 40, f".cfnlintrc.yaml: say why above the ignore of {rule}"
 
 
-def test_functions_share_one_metadata_so_sam_builds_the_code_once(resources):
-    # `sam build` groups functions by CodeUri, runtime, architecture and Metadata: a skip list
-    # that differs between two functions builds (and uploads) the same code twice.
+def test_config_parser_reads_ids_and_reasons(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "# about\nframework: x\nskip-check:\n  # why one\n  # and more\n  - A\n  - B\nother:\n  - C\n"
+    )
+    assert config_skips(config, "skip-check") == {"A": "why one and more", "B": ""}
+
+
+def test_skips_cover_the_resources_their_reasons_name(resources):
+    configured = set(config_skips(CHECKOV_CONFIG, "skip-check")) | set(
+        config_skips(CFN_LINT_CONFIG, "ignore_checks")
+    )
+    assert configured == set().union(*(skips for skips, _ in SKIPPED.values())), (
+        "every skip of .checkov.yaml and .cfnlintrc.yaml says in SKIPPED which resources it covers"
+    )
+    for kind, (skips, names) in SKIPPED.items():
+        present = {name for name, res in resources.items() if res["Type"] == kind}
+        assert present == names, (
+            f"{kind}: {sorted(present ^ names)} - {sorted(skips)} are skipped for every {kind}; "
+            "check their reasons hold for it, then update SKIPPED"
+        )
+
+
+def test_no_resource_carries_linter_metadata(resources):
+    # Skips live in the linters' config files. And `sam build` groups functions by CodeUri,
+    # runtime, architecture and Metadata: Metadata on one function alone would build (and
+    # upload) the same code twice.
     metadata = {json.dumps(res.get("Metadata"), sort_keys=True) for res in functions(resources).values()}
     assert len(metadata) == 1
+    assert metadata == {"null"}
+    assert [
+        name for name, res in resources.items() if {"checkov", "cfn-lint"} & set(res.get("Metadata", {}))
+    ] == []
+
+
+# --- no repeated blocks ---------------------------------------------------------------------------
+
+REPEAT = 10
+
+
+def repeated_runs(text: str, size: int = REPEAT) -> list[tuple[int, int, str]]:
+    """Runs of `size` non-blank lines (indentation stripped) that occur twice, without overlap:
+    (line of the first, line of the repeat, the run's first line), lines numbered from 1."""
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    first: dict[tuple[str, ...], int] = {}
+    repeats = []
+    for index in range(len(lines) - size + 1):
+        run = tuple(line for _, line in lines[index : index + size])
+        seen = first.setdefault(run, index)
+        if index - seen >= size:
+            repeats.append((lines[seen][0], lines[index][0], run[0]))
+    return repeats
+
+
+def test_repeated_runs_finds_a_repeat_whatever_its_indentation():
+    block = "\n".join(f"line {i}" for i in range(REPEAT))
+    indented = "\n".join(f"    line {i}" for i in range(REPEAT))
+    assert repeated_runs(f"{block}\n\nother\n{indented}\n") == [(1, 13, "line 0")]
+    assert repeated_runs(f"{block}\nother\n" + "\n".join(f"line {i}" for i in range(REPEAT - 1))) == []
+    # A run that repeats itself right away (eleven equal lines) is not a block repeated twice.
+    assert repeated_runs("\n".join(["same"] * (REPEAT + 1))) == []
+
+
+def test_template_repeats_no_block_of_ten_lines():
+    repeats = repeated_runs((ROOT / "template.yaml").read_text(encoding="utf-8"))
+    assert repeats == [], (
+        f"template.yaml repeats {len(repeats)} runs of {REPEAT} lines, first at lines {repeats[:3]}: "
+        "state it once (Globals, the linter configs, a generated block), not per resource"
+    )
 
 
 def test_api_gateways_own_errors_have_the_apis_error_shape(resources):

@@ -1,5 +1,6 @@
 """The event schemas come from the detail models, are committed in schemas/ and inlined in
-template.yaml (AWS::EventSchemas::Schema Content), and say what the events really are."""
+template.yaml (AWS::EventSchemas::Schema Content, as an escaped string), and say what the events
+really are."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from jsonschema import Draft4Validator
 
 from session_provisioning.models.events import FailedDetail, ReadyDetail
@@ -83,7 +85,10 @@ def test_check_mode_reports_drift_of_a_file_or_the_template(generator, tmp_path)
     assert generator.main(["--check", *arguments]) == 0
 
     text = template.read_text(encoding="utf-8")
-    template.write_text(text.replace('"secondsElapsed"', '"elapsed"', 1), encoding="utf-8")
+    # The template holds the schema as an escaped double-quoted string.
+    drifted = text.replace('\\"secondsElapsed\\"', '\\"elapsed\\"', 1)
+    assert drifted != text
+    template.write_text(drifted, encoding="utf-8")
     assert generator.main(["--check", *arguments]) == 1
     assert generator.main(arguments) == 0
     assert template.read_text(encoding="utf-8") == text
@@ -169,3 +174,19 @@ def test_generated_files_are_the_only_schemas():
     assert sorted(path.name for path in Path(ROOT / "schemas").glob("*.json")) == sorted(
         SCHEMA_FILES.values()
     )
+
+
+def test_template_content_reads_back_as_the_schema_text(generator):
+    # Backslashes, quotes, escaped newlines in descriptions, non-ASCII and nested members.
+    schema = {
+        "description": 'a "quoted" C:\\path,\nthen a new line, and é',
+        "required": ["a", "b"],
+        "properties": {"a": {"type": "string"}, "b": {"items": {"type": "integer"}, "type": "array"}},
+        "definitions": {"D": {"properties": {"x": {"type": "string"}}, "type": "object"}},
+    }
+    text = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+    file = "streaming_session_ready.json"
+    template = f"Resources:\n  S:\n    Properties:\n      # BEGIN GENERATED schemas/{file}\n      # END GENERATED schemas/{file}\n"
+    rendered = generator.render_template(template, {file: text})
+    assert yaml.safe_load(rendered)["Resources"]["S"]["Properties"]["Content"] == text.rstrip("\n")
+    assert generator.render_template(rendered, {file: text}) == rendered
