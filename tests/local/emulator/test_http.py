@@ -10,7 +10,7 @@ import pytest
 
 from local.emulator import RunningEmulator
 from local.emulator.server import MAX_BODY_BYTES, NimbleApp, Request
-from tests.emulator.conftest import LAUNCH_PROFILE, SESSIONS_PATH, SIGV4_HEADER, STUDIO, raw_request
+from tests.support.emulator import LAUNCH_PROFILE, SESSIONS_PATH, SIGV4_HEADER, STUDIO, raw_request
 
 VALID_BODY = {"launchProfileId": LAUNCH_PROFILE}
 

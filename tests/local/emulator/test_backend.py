@@ -18,7 +18,7 @@ from local.emulator.exceptions import (
     ValidationException,
 )
 from local.emulator.faults import FAILURE_STATUS_CODES
-from tests.emulator.conftest import LAUNCH_PROFILE, STUDIO, FakeClock
+from tests.support.emulator import LAUNCH_PROFILE, STUDIO, FakeClock
 
 
 def create(backend: NimbleBackend, **kwargs: object) -> dict:
