@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from local.emulator import RunningEmulator
-from local.emulator.server import MAX_BODY_BYTES, NimbleApp, Request
+from local.emulator.app import NimbleApp
+from local.emulator.protocol import Request
+from local.emulator.server import MAX_BODY_BYTES
 from tests.support.emulator import LAUNCH_PROFILE, SESSIONS_PATH, SIGV4_HEADER, STUDIO, raw_request
 
 VALID_BODY = {"launchProfileId": LAUNCH_PROFILE}

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError, WaiterError
 
 from local.emulator import RunningEmulator
-from local.emulator.backend import INSTANCE_TYPES
+from local.emulator.validation import INSTANCE_TYPES
 from tests.support.emulator import ACCESS_KEY_ID, LAUNCH_PROFILE, STUDIO, FakeClock
 
 SEVEN = {
