@@ -22,6 +22,7 @@ SIGV4_HEADER = (
     "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
 )
 SESSIONS_PATH = f"/2020-08-01/studios/{STUDIO}/streaming-sessions"
+VALID_BODY = {"launchProfileId": LAUNCH_PROFILE}
 
 
 class FakeClock:
@@ -79,3 +80,21 @@ def raw_request(
         return RawReply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
     finally:
         connection.close()
+
+
+def assert_error(reply: Any, status: int, code: str, *fields: str) -> None:
+    assert reply.status == status, reply.raw
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["x-amzn-errortype"] == code
+    body = reply.json
+    assert body["code"] == code
+    assert body["message"]
+    for field in fields:
+        assert field in body["message"]
+        assert field in body["context"]["fields"].split(",")
+
+
+def assert_still_serving(emu: RunningEmulator) -> None:
+    reply = raw_request(emu, "POST", SESSIONS_PATH, VALID_BODY)
+    assert reply.status == 200, reply.raw
+    assert reply.json["session"]["state"] == "CREATE_IN_PROGRESS"
