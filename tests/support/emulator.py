@@ -22,6 +22,16 @@ SIGV4_HEADER = (
     "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
 )
 SESSIONS_PATH = f"/2020-08-01/studios/{STUDIO}/streaming-sessions"
+#: The seven modeled errors and their HTTP statuses, as the service model has them.
+SEVEN = {
+    "ValidationException": 400,
+    "ServiceQuotaExceededException": 402,
+    "AccessDeniedException": 403,
+    "ResourceNotFoundException": 404,
+    "ConflictException": 409,
+    "ThrottlingException": 429,
+    "InternalServerErrorException": 500,
+}
 VALID_BODY = {"launchProfileId": LAUNCH_PROFILE}
 
 

@@ -6,16 +6,7 @@ import pytest
 
 from local.emulator import exceptions
 from local.emulator.exceptions import NimbleError
-
-SEVEN = {
-    "ValidationException": 400,
-    "ServiceQuotaExceededException": 402,
-    "AccessDeniedException": 403,
-    "ResourceNotFoundException": 404,
-    "ConflictException": 409,
-    "ThrottlingException": 429,
-    "InternalServerErrorException": 500,
-}
+from tests.support.emulator import SEVEN
 
 
 @pytest.mark.parametrize(("code", "status"), SEVEN.items())

@@ -13,17 +13,7 @@ from botocore.exceptions import ClientError, ParamValidationError, WaiterError
 
 from local.emulator import RunningEmulator
 from local.emulator.validation import INSTANCE_TYPES
-from tests.support.emulator import ACCESS_KEY_ID, LAUNCH_PROFILE, STUDIO, FakeClock
-
-SEVEN = {
-    "ValidationException": 400,
-    "ServiceQuotaExceededException": 402,
-    "AccessDeniedException": 403,
-    "ResourceNotFoundException": 404,
-    "ConflictException": 409,
-    "ThrottlingException": 429,
-    "InternalServerErrorException": 500,
-}
+from tests.support.emulator import ACCESS_KEY_ID, LAUNCH_PROFILE, SEVEN, STUDIO, FakeClock
 
 
 def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
