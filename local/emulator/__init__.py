@@ -10,7 +10,7 @@ Usage::
         ...
 
 ``python -m local.emulator`` runs it in the foreground; the control endpoint is described
-in :mod:`local.emulator.server`.
+in :mod:`local.emulator.control`, the operations in :mod:`local.emulator.api`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from local.emulator.backend import EmulatorConfig, NimbleBackend, StudioFixture
+from local.emulator.backend import NimbleBackend
+from local.emulator.config import EmulatorConfig, StudioFixture, load_config
 from local.emulator.exceptions import NimbleError
 from local.emulator.faults import FaultSpec
-from local.emulator.server import EmulatorServer, load_config
+from local.emulator.server import EmulatorServer
 from local.serving import ServingThread
 
 __all__ = [

@@ -15,7 +15,8 @@ from types import FrameType
 
 from local.emulator import DEFAULT_HOST
 from local.emulator.backend import NimbleBackend
-from local.emulator.server import EmulatorServer, load_config
+from local.emulator.config import load_config
+from local.emulator.server import EmulatorServer
 
 DEFAULT_PORT = 8081
 

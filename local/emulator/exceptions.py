@@ -34,10 +34,19 @@ __all__ = [
 
 
 class NimbleError(Exception):
-    """Base of every error the emulator answers with; never raised itself."""
+    """Base of every error the emulator answers with; never raised itself.
+
+    A subclass names its HTTP status in its header (``class X(NimbleError, status=404)``);
+    its code is its class name, as in the service model.
+    """
 
     code: str = "InternalServerErrorException"
     status: int = 500
+
+    def __init_subclass__(cls, *, status: int, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.__name__
+        cls.status = status
 
     def __init__(self, message: str, context: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
@@ -57,60 +66,44 @@ class NimbleError(Exception):
         return f"{type(self).__name__}({self.message!r}, context={self.context!r})"
 
 
-class ValidationException(NimbleError):
-    code = "ValidationException"
-    status = 400
+class ValidationException(NimbleError, status=400):
+    """A member is missing, of the wrong type, or outside its constraints."""
 
 
-class ServiceQuotaExceededException(NimbleError):
-    code = "ServiceQuotaExceededException"
-    status = 402
+class ServiceQuotaExceededException(NimbleError, status=402):
+    """The owner already has as many live sessions as the quota allows."""
 
 
-class AccessDeniedException(NimbleError):
-    code = "AccessDeniedException"
-    status = 403
+class AccessDeniedException(NimbleError, status=403):
+    """The request is not signed."""
 
 
-class ResourceNotFoundException(NimbleError):
-    code = "ResourceNotFoundException"
-    status = 404
+class ResourceNotFoundException(NimbleError, status=404):
+    """No studio, launch profile, streaming image, session or fault by that id."""
 
 
-class ConflictException(NimbleError):
-    code = "ConflictException"
-    status = 409
+class ConflictException(NimbleError, status=409):
+    """A client token reused with other parameters, or another operation in progress."""
 
 
-class ThrottlingException(NimbleError):
-    code = "ThrottlingException"
-    status = 429
+class ThrottlingException(NimbleError, status=429):
+    """Too many requests (only ever injected)."""
 
 
-class InternalServerErrorException(NimbleError):
-    code = "InternalServerErrorException"
-    status = 500
+class InternalServerErrorException(NimbleError, status=500):
+    """The service failed (injected), or the emulator has a bug (``context.bug``)."""
 
 
-class UnknownOperationException(NimbleError):
+class UnknownOperationException(NimbleError, status=404):
     """No operation lives at this path."""
 
-    code = "UnknownOperationException"
-    status = 404
 
-
-class MethodNotAllowedException(NimbleError):
+class MethodNotAllowedException(NimbleError, status=405):
     """The path exists but not with this HTTP method."""
 
-    code = "MethodNotAllowedException"
-    status = 405
 
-
-class RequestEntityTooLargeException(NimbleError):
+class RequestEntityTooLargeException(NimbleError, status=413):
     """The body is larger than the emulator accepts."""
-
-    code = "RequestEntityTooLargeException"
-    status = 413
 
 
 #: The seven errors of the service model, by code; these are the ones faults can inject.

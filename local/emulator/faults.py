@@ -12,7 +12,7 @@ A rule is either
 that a matching call fires it. ``match`` narrows a rule to requests whose attributes equal
 the given values, so parallel tests can each aim at their own request.
 
-This module holds no lock: :class:`~local.emulator.backend.NimbleBackend` owns the one lock
+This module holds no lock: :class:`~local.emulator.state.EmulatorState` owns the one lock
 and calls in here while holding it.
 """
 
@@ -22,7 +22,7 @@ import itertools
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
@@ -107,6 +107,18 @@ class CamelModel(BaseModel):
         allow_inf_nan=False,
     )
 
+    @classmethod
+    def from_body(cls, data: object, name: str) -> Self:
+        """One from an instance or a JSON object; a ValidationException naming ``name.field``."""
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, Mapping):
+            raise validation_error([(name, "must be a JSON object")])
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise from_pydantic(exc, prefix=f"{name}.") from None
+
 
 class FaultMatch(CamelModel):
     """Attributes a request must have for a rule to apply; unset ones match anything.
@@ -175,14 +187,7 @@ class FaultSpec(CamelModel):
 
 def parse_fault_spec(data: FaultSpec | Mapping[str, Any]) -> FaultSpec:
     """A :class:`FaultSpec` from a spec or a mapping; a ValidationException when invalid."""
-    if isinstance(data, FaultSpec):
-        return data
-    if not isinstance(data, Mapping):
-        raise validation_error([("fault", "must be a JSON object")])
-    try:
-        return FaultSpec.model_validate(dict(data))
-    except ValidationError as exc:
-        raise from_pydantic(exc, prefix="fault.") from None
+    return FaultSpec.from_body(data, "fault")
 
 
 @dataclass(frozen=True)

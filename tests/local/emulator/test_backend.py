@@ -8,7 +8,6 @@ from collections import Counter
 import pytest
 
 from local.emulator import EmulatorConfig, NimbleBackend
-from local.emulator.backend import INSTANCE_TYPES, format_timestamp
 from local.emulator.exceptions import (
     ConflictException,
     InternalServerErrorException,
@@ -18,7 +17,9 @@ from local.emulator.exceptions import (
     ValidationException,
 )
 from local.emulator.faults import FAILURE_STATUS_CODES
-from tests.emulator.conftest import LAUNCH_PROFILE, STUDIO, FakeClock
+from local.emulator.models import format_timestamp
+from local.emulator.validation import INSTANCE_TYPES
+from tests.support.emulator import LAUNCH_PROFILE, STUDIO, FakeClock
 
 
 def create(backend: NimbleBackend, **kwargs: object) -> dict:

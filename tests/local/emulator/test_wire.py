@@ -12,18 +12,8 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError, WaiterError
 
 from local.emulator import RunningEmulator
-from local.emulator.backend import INSTANCE_TYPES
-from tests.emulator.conftest import ACCESS_KEY_ID, LAUNCH_PROFILE, STUDIO, FakeClock
-
-SEVEN = {
-    "ValidationException": 400,
-    "ServiceQuotaExceededException": 402,
-    "AccessDeniedException": 403,
-    "ResourceNotFoundException": 404,
-    "ConflictException": 409,
-    "ThrottlingException": 429,
-    "InternalServerErrorException": 500,
-}
+from local.emulator.validation import INSTANCE_TYPES
+from tests.support.emulator import ACCESS_KEY_ID, LAUNCH_PROFILE, SEVEN, STUDIO, FakeClock
 
 
 def error_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
@@ -123,16 +113,29 @@ def test_stop_and_start_through_the_client(client: Any, frozen: FakeClock) -> No
 # ----- waiters ---------------------------------------------------------------------------
 
 
-def test_ready_waiter_in_real_time(client: Any, emulator: RunningEmulator) -> None:
-    started = time.monotonic()
+def test_ready_waiter_in_real_time(
+    client: Any, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On the real clock, no fake: provisioning (0.5 s) is over before the waiter's first delay
+    # (1 s) is, so it needs at most two polls and sleeps at most once, however slow the machine.
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(botocore.waiter, "time", types.SimpleNamespace(sleep=sleep))
     session_id = create(client)["sessionId"]
     client.get_waiter("streaming_session_ready").wait(
         studioId=STUDIO, sessionId=session_id, WaiterConfig={"Delay": 1, "MaxAttempts": 5}
     )
+    polls = emulator.backend.call_counts["GetStreamingSession"]
+    assert 1 <= polls <= 2
+    assert sleeps == [1] * (polls - 1)
     session = client.get_streaming_session(studioId=STUDIO, sessionId=session_id)["session"]
     assert (session["state"], session["statusCode"]) == ("READY", "STREAMING_SESSION_READY")
-    assert "startedAt" in session
-    assert time.monotonic() - started < 3
+    # READY came from the real clock, exactly the configured provisioning time after creation.
+    assert (session["startedAt"] - session["createdAt"]).total_seconds() == pytest.approx(0.5)
 
 
 def test_deleted_waiter(client: Any, frozen: FakeClock) -> None:

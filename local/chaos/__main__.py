@@ -1,0 +1,7 @@
+"""``python -m local.chaos`` (``make chaos``)."""
+
+import sys
+
+from local.chaos import main
+
+sys.exit(main())

@@ -1,0 +1,91 @@
+"""What a chaos run does: its settings, the faults it asks the emulator for, and the requests
+it sends (each with its own client token; some sent twice at once)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["LAUNCH_PROFILES", "STUDIO", "ChaosConfig", "Planned", "emulator_faults", "plan_requests"]
+
+STUDIO = "studio-local"
+LAUNCH_PROFILES = ("lp-local", "lp-local-2")
+INSTANCE_TYPES = ("g4dn.xlarge", "g4dn.2xlarge", "g5.xlarge", None)
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    """The run's size, seed, fault mix and timings (the defaults are ``make chaos``'s)."""
+
+    requests: int = 200
+    seed: int = 1
+    #: Share of the requests sent a second time at the same moment (same token, same body).
+    duplicate_fraction: float = 0.10
+    # Chance per call: throttled (any operation), then a server error, then (Create) a conflict.
+    throttling: float = 0.20
+    internal_errors: float = 0.05
+    create_conflicts: float = 0.05
+    # Share of the sessions that end CREATE_FAILED, and that never become READY.
+    create_failed: float = 0.05
+    never_ready: float = 0.05
+    #: A random provisioning time per session, between these.
+    provisioning_seconds: tuple[float, float] = (1.0, 10.0)
+    # The workflow's polling: first check after this long, then every interval.
+    poll_initial_wait_seconds: int = 1
+    poll_interval_seconds: int = 1
+    #: Never-ready sessions give up (and are deleted) after this many seconds of polling.
+    poll_budget_seconds: int = 20
+    deletion_seconds: float = 1.0
+    #: Client threads sending the requests.
+    workers: int = 50
+    #: The whole run (submission to the last terminal event) must end within this.
+    timeout_seconds: float = 900.0
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One request of the run: its token and body, and whether it is sent twice at once."""
+
+    index: int
+    token: str
+    body: dict[str, Any]
+    duplicate: bool
+
+
+def emulator_faults(config: ChaosConfig) -> list[dict[str, Any]]:
+    """The fault rules of the run, in the emulator's ``POST /_emulator/faults`` format.
+
+    Error rules are tried in this order, so a call gets at most one error: 20% throttled, then
+    5% of the rest fail with a server error, then (Create only) 5% of the rest conflict.
+    """
+    return [
+        {"operation": "*", "error": "ThrottlingException", "probability": config.throttling},
+        {"operation": "*", "error": "InternalServerErrorException", "probability": config.internal_errors},
+        {
+            "operation": "CreateStreamingSession",
+            "error": "ConflictException",
+            "probability": config.create_conflicts,
+        },
+        {"sessionOutcome": "CREATE_FAILED", "random": True, "probability": config.create_failed},
+        # Of the sessions that did not draw CREATE_FAILED: about 5% of all.
+        {"sessionOutcome": "NEVER_READY", "probability": config.never_ready / (1 - config.create_failed)},
+    ]
+
+
+def plan_requests(config: ChaosConfig, rng: random.Random) -> list[Planned]:
+    run_tag = f"chaos-{config.seed}-{rng.getrandbits(32):08x}"
+    duplicates = set(rng.sample(range(config.requests), round(config.requests * config.duplicate_fraction)))
+    planned = []
+    for index in range(config.requests):
+        body: dict[str, Any] = {
+            "launchProfileId": rng.choice(LAUNCH_PROFILES),
+            "ownedBy": f"artist-{index % 17}@example.com",
+        }
+        instance_type = rng.choice(INSTANCE_TYPES)
+        if instance_type is not None:
+            body["ec2InstanceType"] = instance_type
+        if rng.random() < 0.3:
+            body["tags"] = {"project": f"shot-{index % 5}", "run": run_tag}
+        planned.append(Planned(index, f"{run_tag}-{index:04d}", body, index in duplicates))
+    return planned
