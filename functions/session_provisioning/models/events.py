@@ -54,8 +54,8 @@ class FailureError(DetailModel):
     - our own fault: code InternalError (or the Step Functions / Lambda error name), step.
     """
 
-    code: str
-    message: str
+    code: str = Field(description="The exception name, the session's statusCode, or a code of ours (above).")
+    message: str = Field(description="What went wrong, for people.")
     step: str | None = None
     http_status: int | None = None
     retryable: bool | None = None
