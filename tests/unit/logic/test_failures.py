@@ -5,7 +5,7 @@ import pytest
 
 from session_provisioning import errors
 from session_provisioning.logic.failures import describe_failure
-from tests.unit.conftest import REQUESTED_AT, session, workflow_state
+from tests.support.workflow_state import REQUESTED_AT, session, workflow_state
 
 FAILED_AT = REQUESTED_AT + timedelta(seconds=30)
 

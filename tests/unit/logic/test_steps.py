@@ -22,7 +22,7 @@ from session_provisioning.logic.steps import (
     validate_request,
 )
 from session_provisioning.models.workflow import PollingPolicy, PollOutcome, WorkflowState
-from tests.unit.conftest import REQUESTED_AT, session, workflow_state
+from tests.support.workflow_state import REQUESTED_AT, session, workflow_state
 
 CREATED = {"sessionId": "session-1", "session": session()}
 
@@ -366,7 +366,7 @@ def test_sdk_failures_map_to_named_errors_the_state_machine_can_match(error, exp
 
 def test_the_state_machine_retries_exactly_the_errors_we_call_transient():
     definition = json.loads(
-        (Path(__file__).parents[2] / "statemachine" / "provision_session.asl.json").read_text()
+        (Path(__file__).parents[3] / "statemachine" / "provision_session.asl.json").read_text()
     )
     retried = {
         name

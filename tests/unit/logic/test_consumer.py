@@ -16,8 +16,7 @@ from pydantic import ValidationError
 from session_provisioning.handlers import session_ready_consumer
 from session_provisioning.logic.consumer import SessionReadyEvent, ready_notice
 from session_provisioning.observability import logger, metrics
-
-from .conftest import sample
+from tests.support.events import sample
 
 SESSION_ID = "session-7a220ba83d3f4fb5a74d"
 REQUEST_ID = "req-rpgddaa4m4thjfqcrh4wyoqxuycm5dee"

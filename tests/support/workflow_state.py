@@ -1,25 +1,8 @@
-"""Unit tests of the step logic: the real Nimble client model, answered by botocore's Stubber."""
+"""Workflow states and Nimble sessions as the step logic's unit tests build them."""
 
 from datetime import UTC, datetime
 
-import pytest
-from botocore.stub import Stubber
-
-from session_provisioning.nimble.client import nimble_client
-
 REQUESTED_AT = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def client():
-    return nimble_client(endpoint_url="http://127.0.0.1:9", region_name="us-east-1")
-
-
-@pytest.fixture
-def stub(client):
-    with Stubber(client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
 
 
 def session(state="CREATE_IN_PROGRESS", status_code=None, **extra):
