@@ -51,8 +51,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.engine import ACCOUNT_ID, DEFAULT_TEMPLATE, load_template
 from local.serving import LocalHTTPServer, ServingThread
+from local.template import ACCOUNT_ID, DEFAULT_TEMPLATE, load_template
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",

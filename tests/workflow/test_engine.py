@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from benchmarks.history import summarize_history
 from local.engine import (
     REPO_ROOT,
     EngineError,
@@ -21,8 +22,8 @@ from local.engine import (
     LocalEngine,
     TemplateResolver,
     load_template,
-    summarize_history,
 )
+from local.lambda_invoke import call_handler
 from session_provisioning.nimble.client import nimble_client
 from tests.workflow.support import STUDIO, execution_input, race
 
@@ -100,7 +101,7 @@ def test_definition_is_the_deployed_file_with_the_substitutions():
 
 def test_environment_resolves_globals_conditions_and_overrides():
     engine = LocalEngine()
-    environment = engine.handler_environment()
+    environment = engine.handler_environment("ApiFunction")
     assert "AWS_ENDPOINT_URL_NIMBLE" not in environment  # !If [HasNimbleEndpoint, ..., AWS::NoValue]
     assert environment["POWERTOOLS_SERVICE_NAME"] == "nimble-session-provisioning"
     assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
@@ -111,7 +112,7 @@ def test_environment_resolves_globals_conditions_and_overrides():
         parameter_overrides={"NimbleEndpointUrl": "http://127.0.0.1:9", "LogLevel": "DEBUG"},
         environment={"POWERTOOLS_LOG_LEVEL": "ERROR", "EXTRA": "1"},
     )
-    environment = engine.handler_environment()
+    environment = engine.handler_environment("ApiFunction")
     assert environment["AWS_ENDPOINT_URL_NIMBLE"] == "http://127.0.0.1:9"
     assert environment["POWERTOOLS_LOG_LEVEL"] == "ERROR"  # the caller wins
     assert environment["EXTRA"] == "1"
@@ -281,7 +282,7 @@ def test_lambda_invoke_through_boto3_is_answered_in_process(engine):
 
 def test_a_handler_slower_than_its_timeout_is_reported_as_lambda_does(engine):
     spec = dataclasses.replace(engine.functions["ValidateRequestFunction"], timeout=0)
-    body, failed = engine._run_handler(spec, validate_event(execution_input("tok", "me")))
+    body, failed = call_handler(spec, lambda: lambda event, context: {"ok": True}, {})
     assert failed
     assert json.loads(body)["errorType"] == "Sandbox.Timedout"
 

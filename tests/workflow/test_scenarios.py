@@ -21,7 +21,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.engine import HistorySummary, LocalEngine, summarize_history
+from benchmarks.history import HistorySummary, summarize_history
+from local.engine import LocalEngine
 from tests.workflow.support import (
     LAUNCH_PROFILE,
     MAX_CHECKS,
