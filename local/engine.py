@@ -22,16 +22,24 @@ The engine only wires its parts; each lives in its own module:
   service; :mod:`local.moto_patches` makes it more like AWS where it matters to us;
 * :mod:`local.event_sink` creates the event bus and delivers every event of the workflow's
   source to a list, a JSON lines file and a callback;
-* a Lambda runtime runs the handlers (see ``runtime`` below). moto's ASL engine calls Lambda
-  ``Invoke`` through boto3's default session (``moto/stepfunctions/parser/asl/utils/
-  boto_client.py``); a ``before-call.lambda.Invoke`` hook on that session maps the function
-  ARN to the template's function and answers with the runtime's result: an exception comes
-  back as Lambda reports it (``FunctionError: Unhandled``, payload ``errorMessage/errorType/
-  stackTrace``), and moto's ``StateTaskLambda`` takes ``errorType`` as the error name, so an
-  exception class ``ThrottlingException`` matches ``"ErrorEquals": ["ThrottlingException"]``.
+* :mod:`local.lambda_runtime` runs the handlers: warm worker processes, a pool per function,
+  each worker one execution environment (its function's environment variables and module
+  state, one event at a time). Their own AWS calls reach this process's moto through a moto
+  server on a free loopback port (``AWS_ENDPOINT_URL``). ``preload=("my.module",)`` imports
+  modules in every worker before its handler (like Lambda's ``AWS_LAMBDA_EXEC_WRAPPER``; tests
+  inject faults with it). ``runtime="in-process"`` (:mod:`local.inprocess_runtime`) calls the
+  handlers in this process instead: only for the polling benchmark's virtual clock.
+* moto's ASL engine calls Lambda ``Invoke`` through boto3's default session (``moto/
+  stepfunctions/parser/asl/utils/boto_client.py``); a ``before-call.lambda.Invoke`` hook on
+  that session maps the function ARN to the template's function and answers with the
+  runtime's result: an exception comes back as Lambda reports it (``FunctionError:
+  Unhandled``, payload ``errorMessage/errorType/stackTrace``), and moto's ``StateTaskLambda``
+  takes ``errorType`` as the error name, so an exception class ``ThrottlingException`` matches
+  ``"ErrorEquals": ["ThrottlingException"]``.
 
 Each function's environment is ``LOCAL_ENVIRONMENT_DEFAULTS``, then the template's
-(``Globals`` + its own variables, resolved), then the caller's ``environment``.
+(``Globals`` + its own variables, resolved), then the caller's ``environment``
+(:meth:`LocalEngine.handler_environment`); this process's ``os.environ`` is left alone.
 
 Nimble Studio calls from the handlers are not intercepted: they go to the emulator named by
 ``AWS_ENDPOINT_URL_NIMBLE`` over real HTTP.
@@ -42,9 +50,12 @@ The engine uses process-wide state (moto's mock, boto3's default session): one
 Differences from AWS, on purpose:
 
 * A function's ``Timeout`` is not enforced while the handler runs; an invocation that took
-  longer is reported afterwards as Lambda does (``errorType: Sandbox.Timedout``).
+  longer is reported afterwards as Lambda does (``errorType: Sandbox.Timedout``); a worker
+  still silent 30 s past its deadline is ended (see :mod:`local.lambda_runtime`).
   ``function_timeouts={"CreateSessionFunction": 2}`` replaces the template's value for a
   function (tests use it to make a step time out after its side effect went through).
+* Concurrency: at most ``max_workers_per_function`` workers per function; further
+  invocations wait for one (Lambda would throttle). Init is not counted in the Timeout.
 * StartExecution: moto's name/input idempotency is made atomic and names are checked like
   AWS; ``events:putEvents`` with a rejected entry fails the state with
   ``EventBridge.FailedEntry`` and, as on AWS, a ``Cause`` that is the PutEvents response as
@@ -56,11 +67,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -68,6 +80,7 @@ from urllib.parse import unquote
 
 from local.event_sink import EventSink
 from local.lambda_invoke import LambdaContext, LambdaInvocationError
+from local.lambda_runtime import DEFAULT_MAX_WORKERS, WorkerRuntime
 from local.plan import FunctionSpec, make_plan
 from local.template import (
     ACCOUNT_ID,
@@ -104,7 +117,7 @@ LOCAL_ENVIRONMENT_DEFAULTS: dict[str, str] = {
 }
 
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations")
-_RUNTIMES = ("in-process",)
+_RUNTIMES = ("process", "in-process")
 
 
 class LocalEngine:
@@ -123,7 +136,9 @@ class LocalEngine:
         *,
         stack_name: str = DEFAULT_STACK_NAME,
         function_timeouts: Mapping[str, float] | None = None,
-        runtime: str = "in-process",
+        runtime: str = "process",
+        preload: Sequence[str] = (),
+        max_workers_per_function: int = DEFAULT_MAX_WORKERS,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.template = load_template(self.template_path)
@@ -136,6 +151,11 @@ class LocalEngine:
         if runtime not in _RUNTIMES:
             raise EngineError(f"runtime must be one of {_RUNTIMES}, not {runtime!r}")
         self.runtime_kind = runtime
+        # Modules every worker imports before its handler module (see local.lambda_worker).
+        self.preload = tuple(preload)
+        if self.preload and runtime != "process":
+            raise EngineError("preload needs the worker runtime (runtime='process')")
+        self.max_workers_per_function = max_workers_per_function
 
         plan = make_plan(self.resolver, self.template_path.parent, self.function_timeouts)
         self.plan = plan
@@ -151,6 +171,7 @@ class LocalEngine:
         self._sfn: Any = None
         self._sink: EventSink | None = None
         self._runtime: Any = None
+        self._moto_server: Any = None
         self._hooked_session: Any = None
 
     def handler_environment(self, logical_id: str) -> dict[str, str]:
@@ -212,9 +233,35 @@ class LocalEngine:
 
     def _make_runtime(self) -> Any:
         environments = {logical_id: self.handler_environment(logical_id) for logical_id in self.functions}
-        from local.inprocess_runtime import InProcessRuntime
+        if self.runtime_kind == "in-process":
+            from local.inprocess_runtime import InProcessRuntime
 
-        return InProcessRuntime(self.functions, environments)
+            return InProcessRuntime(self.functions, environments)
+        return WorkerRuntime(
+            self.functions,
+            environments,
+            aws_endpoint_url=self._start_moto_server(),
+            preload=self.preload,
+            max_workers=self.max_workers_per_function,
+        )
+
+    def _start_moto_server(self) -> str:
+        """moto's server on a free loopback port, answering from this process's mock backends."""
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per call
+        self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto_server.start()
+        host, port = self._moto_server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    @property
+    def aws_endpoint_url(self) -> str | None:
+        """Where the workers' AWS calls go (the moto server), while the worker runtime runs."""
+        if self._moto_server is None:
+            return None
+        host, port = self._moto_server.get_host_and_port()
+        return f"http://{host}:{port}"
 
     def stop(self) -> None:
         """Stops running executions, delivers the last events, ends the runtime and the mock."""
@@ -229,18 +276,23 @@ class LocalEngine:
                     self._stop_running_executions()
             if self._sink is not None:
                 self._sink.stop()
-            if self._mock is not None:
-                self._unhook_default_session()
-                self._mock.stop()
-                self._mock = None
         finally:
-            if self._runtime is not None:
-                self._runtime.stop()
-                self._runtime = None
-            self._started = False
-            with LocalEngine._active_lock:
-                if LocalEngine._active is self:
-                    LocalEngine._active = None
+            try:
+                if self._runtime is not None:
+                    self._runtime.stop()
+                    self._runtime = None
+                if self._moto_server is not None:
+                    self._moto_server.stop()
+                    self._moto_server = None
+            finally:
+                if self._mock is not None:
+                    self._unhook_default_session()
+                    self._mock.stop()
+                    self._mock = None
+                self._started = False
+                with LocalEngine._active_lock:
+                    if LocalEngine._active is self:
+                        LocalEngine._active = None
 
     def _stop_running_executions(self) -> None:
         paginator = self._sfn.get_paginator("list_executions")

@@ -1,11 +1,11 @@
-"""The local engine itself: template resolution, in-process Lambda, passthrough, history summary."""
+"""The local engine itself: template resolution, Lambda workers, passthrough, history summary."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
-import sys
 import uuid
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from local.engine import (
 )
 from local.lambda_invoke import call_handler
 from session_provisioning.nimble.client import nimble_client
-from tests.workflow.support import STUDIO, execution_input, race
+from tests.workflow.support import ENVIRONMENT, PARAMETERS, STUDIO, execution_input, race
 
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 ASL_FILE = REPO_ROOT / "statemachine" / "provision_session.asl.json"
@@ -225,6 +225,17 @@ def test_lambda_context_looks_like_the_runtime():
 # --- with the engine running --------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def engine(emulator):
+    """The workers import tests.local.probe first: an event {"probe": ...} looks inside them."""
+    with LocalEngine(
+        parameter_overrides={**PARAMETERS, "NimbleEndpointUrl": emulator.url},
+        environment=ENVIRONMENT,
+        preload=("tests.local.probe",),
+    ) as running:
+        yield running
+
+
 def test_moto_runs_the_substituted_definition(engine):
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
     described = sfn.describe_state_machine(stateMachineArn=engine.state_machine_arn)
@@ -233,13 +244,15 @@ def test_moto_runs_the_substituted_definition(engine):
 
 
 def test_handlers_are_loaded_with_the_environment(engine, emulator):
-    import os
-
-    assert os.environ["AWS_ENDPOINT_URL_NIMBLE"] == emulator.url
-    assert os.environ["STATE_MACHINE_ARN"] == engine.state_machine_arn
-    for module in ("create_session", "poll_session", "delete_session"):
-        client = sys.modules[f"session_provisioning.handlers.{module}"].client
-        assert client.meta.endpoint_url == emulator.url
+    for logical_id in ("CreateSessionFunction", "PollSessionFunction", "DeleteSessionFunction"):
+        state = engine.invoke(logical_id, {"probe": "state"})
+        assert state["environ"]["AWS_ENDPOINT_URL_NIMBLE"] == emulator.url
+        assert state["client_endpoint"] == emulator.url  # the module's client, built at import
+    api = engine.invoke("ApiFunction", {"probe": "state"})["environ"]
+    assert api["STATE_MACHINE_ARN"] == engine.state_machine_arn
+    # The parent's own environment is left alone.
+    assert "AWS_ENDPOINT_URL_NIMBLE" not in os.environ
+    assert "STATE_MACHINE_ARN" not in os.environ
 
 
 def test_invoke_returns_the_payload_or_the_lambda_error(engine):
@@ -258,7 +271,7 @@ def test_invoke_returns_the_payload_or_the_lambda_error(engine):
         engine.invoke("NoSuchFunction", {})
 
 
-def test_lambda_invoke_through_boto3_is_answered_in_process(engine):
+def test_lambda_invoke_through_boto3_is_answered_by_the_workers(engine):
     lam = boto3.client("lambda", region_name="us-east-1")
     good = lam.invoke(
         FunctionName=LAMBDA_ARN.format("ValidateRequestFunction"),

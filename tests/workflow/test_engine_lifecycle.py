@@ -23,7 +23,9 @@ def test_life_cycle_events_file_callback_and_environment(tmp_path, monkeypatch):
         on_event=seen.append,
     )
     with engine:
-        assert os.environ["POWERTOOLS_LOG_LEVEL"] == "INFO"
+        # The functions get the template's value; this process's environment is left alone.
+        assert engine.handler_environment("ValidateRequestFunction")["POWERTOOLS_LOG_LEVEL"] == "INFO"
+        assert os.environ["POWERTOOLS_LOG_LEVEL"] == "before"
         # Invalid input fails without reaching Nimble Studio: quick, and it still publishes.
         arn = engine.start_execution({"studioId": STUDIO}, name="lifecycle-1")
         assert engine.wait(arn)["status"] == "FAILED"
