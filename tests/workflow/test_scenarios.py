@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from benchmarks.history import HistorySummary, summarize_history
 from local.engine import LocalEngine
-from tests.workflow.support import (
+from tests.support.workflow import (
     LAUNCH_PROFILE,
     MAX_CHECKS,
     STUDIO,

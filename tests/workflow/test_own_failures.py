@@ -29,7 +29,7 @@ import pytest
 
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import ACCOUNT_ID, REGION, EngineError, LocalEngine
-from tests.reliability.support import (
+from tests.support.reliability import (
     CLEANUP_PATH_END,
     FAILED,
     READY,
@@ -39,8 +39,8 @@ from tests.reliability.support import (
     expect_ready_event,
     run_cases,
 )
+from tests.support.workflow import ENVIRONMENT, LAUNCH_PROFILE, PARAMETERS, PROVISIONING_SECONDS, STUDIO
 from tests.workflow.own_faults import FAULTS_FILE_VARIABLE, SLOW_CREATE_SECONDS_VARIABLE, FaultTable
-from tests.workflow.support import ENVIRONMENT, LAUNCH_PROFILE, PARAMETERS, PROVISIONING_SECONDS, STUDIO
 
 # A step that raises before adding its metric leaves Powertools nothing to publish: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")

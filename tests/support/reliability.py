@@ -14,7 +14,7 @@ from typing import Any
 
 from benchmarks.history import HistorySummary, summarize_history
 from local.engine import LocalEngine
-from tests.workflow.support import STUDIO, Case, events_for, sessions_for_token
+from tests.support.workflow import STUDIO, Case, events_for, sessions_for_token
 
 READY = "Streaming Session Ready"
 FAILED = "Streaming Session Failed"
