@@ -365,6 +365,11 @@ class LocalEngine:
             raise LambdaInvocationError(payload)
         return payload
 
+    def worker_pids(self) -> dict[str, list[int]]:
+        """The worker processes now running, by function (none with the in-process runtime)."""
+        pools = getattr(self._runtime, "pools", {})
+        return {logical_id: [worker.pid for worker in pool.workers()] for logical_id, pool in pools.items()}
+
     def _function_for_name(self, name: str) -> FunctionSpec | None:
         """A function by name, ARN or partial ARN (``$LATEST`` qualifier allowed)."""
         if name.startswith("arn:"):
