@@ -47,6 +47,8 @@ __all__ = ["DEFAULT_MAX_WORKERS", "FunctionPool", "WorkerRuntime"]
 LOG = logging.getLogger(__name__)
 
 DEFAULT_MAX_WORKERS = 4
+#: How long an invocation waits for a warm worker before one more is started for it.
+DEFAULT_SCALE_AFTER_S = 0.5
 #: What a worker keeps of the parent's environment: where programs are, locale, Python's own.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONDONTWRITEBYTECODE")
 _FAKE_CREDENTIALS = {
@@ -147,9 +149,15 @@ class FunctionPool:
     """The warm workers of one function: at most ``max_workers``, each busy with one event."""
 
     def __init__(
-        self, spec: FunctionSpec, environment: Mapping[str, str], max_workers: int, hang_grace_s: float
+        self,
+        spec: FunctionSpec,
+        environment: Mapping[str, str],
+        max_workers: int,
+        hang_grace_s: float,
+        scale_after_s: float = DEFAULT_SCALE_AFTER_S,
     ) -> None:
         self.spec = spec
+        self.scale_after_s = scale_after_s
         self.environment = dict(environment)
         self.max_workers = max_workers
         self.hang_grace_s = hang_grace_s
@@ -157,7 +165,6 @@ class FunctionPool:
         self._all: set[Worker] = set()
         self._condition = threading.Condition()
         self._closed = False
-        self._waiting = 0  # invocations waiting for a worker
         self._starting = 0  # workers being started for them
         self._start_error: Exception | None = None
 
@@ -175,26 +182,28 @@ class FunctionPool:
             return worker
 
     def _acquire(self) -> Worker:
-        """An idle worker; while none is, one more is started (up to the bound) for each waiting
-        invocation, and the invocation takes whichever worker is idle first: a warm one coming
-        back, or the new one once initialised."""
+        """An idle worker. An invocation that found none, and still has none ``scale_after_s``
+        later (at once when the pool is empty), has one more started for it (up to the bound),
+        then takes whichever worker is idle first: a warm one coming back, or the new one once
+        initialised. Short invocations in a burst thus share the warm workers rather than pay
+        for cold starts; long ones (PollSession's checks) get workers of their own."""
         with self._condition:
-            self._waiting += 1
-            try:
-                while True:
-                    if self._closed:
-                        raise WorkerError("the runtime is stopped")
-                    if self._idle:
-                        return self._idle.pop()
-                    if self._start_error is not None and not self._all and not self._starting:
-                        error, self._start_error = self._start_error, None
-                        raise WorkerError(str(error))
-                    if self._starting < self._waiting and len(self._all) + self._starting < self.max_workers:
-                        self._starting += 1
-                        threading.Thread(target=self._start_worker, daemon=True).start()
-                    self._condition.wait()
-            finally:
-                self._waiting -= 1
+            asked = False
+            scale_at = time.monotonic() + (self.scale_after_s if self._all else 0)
+            while True:
+                if self._closed:
+                    raise WorkerError("the runtime is stopped")
+                if self._idle:
+                    return self._idle.pop()
+                if self._start_error is not None and not self._all and not self._starting:
+                    error, self._start_error = self._start_error, None
+                    raise WorkerError(str(error))
+                wait = scale_at - time.monotonic()
+                if not asked and wait <= 0 and len(self._all) + self._starting < self.max_workers:
+                    asked = True
+                    self._starting += 1
+                    threading.Thread(target=self._start_worker, daemon=True).start()
+                self._condition.wait(timeout=None if asked or wait <= 0 else wait)
 
     def _start_worker(self) -> None:
         worker: Worker | None = None
