@@ -29,13 +29,9 @@ The engine only wires its parts; each lives in its own module:
   modules in every worker before its handler (like Lambda's ``AWS_LAMBDA_EXEC_WRAPPER``; tests
   inject faults with it). ``runtime="in-process"`` (:mod:`local.inprocess_runtime`) calls the
   handlers in this process instead: only for the polling benchmark's virtual clock.
-* moto's ASL engine calls Lambda ``Invoke`` through boto3's default session (``moto/
-  stepfunctions/parser/asl/utils/boto_client.py``); a ``before-call.lambda.Invoke`` hook on
-  that session maps the function ARN to the template's function and answers with the
-  runtime's result: an exception comes back as Lambda reports it (``FunctionError:
-  Unhandled``, payload ``errorMessage/errorType/stackTrace``), and moto's ``StateTaskLambda``
-  takes ``errorType`` as the error name, so an exception class ``ThrottlingException`` matches
-  ``"ErrorEquals": ["ThrottlingException"]``.
+* :mod:`local.lambda_hook` answers Lambda ``Invoke`` on boto3's default session (the one
+  moto's ASL engine calls through) with the runtime's result, as Lambda reports it: an
+  exception's class name is the ``errorType`` that Retry and Catch match.
 
 Each function's environment is ``LOCAL_ENVIRONMENT_DEFAULTS``, then the template's
 (``Globals`` + its own variables, resolved), then the caller's ``environment``
@@ -65,10 +61,8 @@ Differences from AWS, on purpose:
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
-import re
 import threading
 import time
 import uuid
@@ -76,9 +70,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote
 
 from local.event_sink import EventSink
+from local.lambda_hook import LambdaInvokeHook
 from local.lambda_invoke import LambdaContext, LambdaInvocationError
 from local.lambda_runtime import DEFAULT_MAX_WORKERS, WorkerRuntime
 from local.plan import FunctionSpec, make_plan
@@ -116,7 +110,6 @@ LOCAL_ENVIRONMENT_DEFAULTS: dict[str, str] = {
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
 
-_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations")
 _RUNTIMES = ("process", "in-process")
 
 
@@ -164,7 +157,6 @@ class LocalEngine:
         self.state_machine_arn = plan.state_machine_arn
         self.event_bus_name, self.event_source = plan.event_bus_name, plan.event_source
         self.definition = plan.definition
-        self._by_name = {spec.name: spec for spec in self.functions.values()}
 
         self._started = False
         self._mock: Any = None
@@ -172,7 +164,7 @@ class LocalEngine:
         self._sink: EventSink | None = None
         self._runtime: Any = None
         self._moto_server: Any = None
-        self._hooked_session: Any = None
+        self._invoke_hook = LambdaInvokeHook(self.functions, self._invoke_runtime)
 
     def handler_environment(self, logical_id: str) -> dict[str, str]:
         """A function's environment: local defaults, the template's (Globals + its own), the caller's."""
@@ -213,7 +205,7 @@ class LocalEngine:
         self._mock.start()
         # mock_aws replaced boto3.DEFAULT_SESSION with None: this makes the session that moto's
         # ASL engine (boto3.client(...)) and every other default-session client will use.
-        self._hook_default_session()
+        self._invoke_hook.install()
         self._sfn = boto3.client("stepfunctions", region_name=REGION)
         self._sink = EventSink(self.event_bus_name, self.event_source, self.events_file, self.on_event)
         self._sink.start()
@@ -286,7 +278,7 @@ class LocalEngine:
                     self._moto_server = None
             finally:
                 if self._mock is not None:
-                    self._unhook_default_session()
+                    self._invoke_hook.remove()
                     self._mock.stop()
                     self._mock = None
                 self._started = False
@@ -309,7 +301,7 @@ class LocalEngine:
         ARN; otherwise a reused name raises ``ExecutionAlreadyExists`` (a botocore ClientError).
         """
         self._require_started()
-        self._hook_default_session()
+        self._invoke_hook.install()
         response = self._sfn.start_execution(
             stateMachineArn=self.state_machine_arn,
             name=name or str(uuid.uuid4()),
@@ -350,6 +342,10 @@ class LocalEngine:
 
     # ----- Lambda ---------------------------------------------------------------------------
 
+    def _invoke_runtime(self, spec: FunctionSpec, event: Any) -> tuple[bytes, bool] | None:
+        runtime = self._runtime
+        return None if runtime is None else runtime.invoke(spec, event)
+
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Invokes a function as Lambda would (RequestResponse); returns the decoded response.
 
@@ -369,76 +365,6 @@ class LocalEngine:
         """The worker processes now running, by function (none with the in-process runtime)."""
         pools = getattr(self._runtime, "pools", {})
         return {logical_id: [worker.pid for worker in pool.workers()] for logical_id, pool in pools.items()}
-
-    def _function_for_name(self, name: str) -> FunctionSpec | None:
-        """A function by name, ARN or partial ARN (``$LATEST`` qualifier allowed)."""
-        if name.startswith("arn:"):
-            parts = name.split(":")
-            if len(parts) < 7 or parts[5] != "function":
-                return None
-            if len(parts) == 8 and parts[7] != "$LATEST":
-                return None
-            spec = self._by_name.get(parts[6])
-            return spec if spec is not None and spec.arn == ":".join(parts[:7]) else None
-        return self._by_name.get(name.split(":", 1)[0])
-
-    def _on_lambda_invoke(self, params: dict[str, Any], **_: Any) -> Any:
-        """``before-call.lambda.Invoke``: the runtime answers for the template's functions."""
-        from botocore.awsrequest import AWSResponse
-        from botocore.response import StreamingBody
-
-        match = _INVOKE_PATH.match(params.get("url_path", ""))
-        spec = self._function_for_name(unquote(match.group("name"))) if match else None
-        if spec is None or self._runtime is None:
-            return None  # not ours: moto's Lambda answers
-        body = params.get("body") or b"{}"
-        if hasattr(body, "read"):
-            body = body.read()
-        event = json.loads(body)
-        invocation_type = (params.get("headers") or {}).get("X-Amz-Invocation-Type", "RequestResponse")
-        if invocation_type == "Event":
-            runtime = self._runtime
-            threading.Thread(target=runtime.invoke, args=(spec, event), daemon=True).start()
-            status, payload, failed = 202, b"", False
-        elif invocation_type == "DryRun":
-            status, payload, failed = 204, b"", False
-        else:
-            payload, failed = self._runtime.invoke(spec, event)
-            status = 200
-        headers = {"x-amz-executed-version": "$LATEST", "x-amzn-requestid": str(uuid.uuid4())}
-        parsed: dict[str, Any] = {
-            "StatusCode": status,
-            "ExecutedVersion": "$LATEST",
-            "Payload": StreamingBody(io.BytesIO(payload), len(payload)),
-            "ResponseMetadata": {
-                "RequestId": headers["x-amzn-requestid"],
-                "HTTPStatusCode": status,
-                "HTTPHeaders": headers,
-                "RetryAttempts": 0,
-            },
-        }
-        if failed:
-            parsed["FunctionError"] = "Unhandled"
-        return AWSResponse(params.get("url", ""), status, headers, None), parsed
-
-    def _hook_default_session(self) -> None:
-        """(Re-)register the Invoke hook on boto3's current default session."""
-        import boto3
-
-        session = boto3._get_default_session()
-        if session is self._hooked_session:
-            return
-        session.events.register(
-            "before-call.lambda.Invoke", self._on_lambda_invoke, unique_id="local-engine-lambda-invoke"
-        )
-        self._hooked_session = session
-
-    def _unhook_default_session(self) -> None:
-        if self._hooked_session is not None:
-            self._hooked_session.events.unregister(
-                "before-call.lambda.Invoke", unique_id="local-engine-lambda-invoke"
-            )
-            self._hooked_session = None
 
     def _require_started(self) -> None:
         if not self._started or self._mock is None:
