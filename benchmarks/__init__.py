@@ -8,7 +8,7 @@
 
 ``python -m benchmarks`` runs them side by side, prints a table and writes
 ``benchmarks/results.json`` and ``benchmarks/tradeoff.svg``. Not part of ``make test``; the pure
-parts (clock, prices, statistics, results schema) are tested in ``tests/bench/``.
+parts (clock, prices, statistics, results schema) are tested in ``tests/benchmarks/``.
 """
 
 #: Bumped when a key of results.json changes meaning or disappears.

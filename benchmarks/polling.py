@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _datetime
 import functools
-import importlib
 import itertools
 import re
 import sys
@@ -34,7 +33,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote
 
@@ -164,24 +162,6 @@ GOAL_DELAY_S = 10.0
 # --- the virtual clock, wired into moto, the emulator and the handlers -----------------------
 
 
-def _datetime_module(clock: VirtualClock) -> SimpleNamespace:
-    """A stand-in for the ``datetime`` module whose ``datetime.now()`` reads ``clock``."""
-
-    class VirtualDatetime(_datetime.datetime):
-        @classmethod
-        def now(cls, tz: _datetime.tzinfo | None = None) -> _datetime.datetime:  # type: ignore[override]
-            moment = clock.now()
-            return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
-
-    return SimpleNamespace(
-        datetime=VirtualDatetime,
-        timezone=_datetime.timezone,
-        timedelta=_datetime.timedelta,
-        date=_datetime.date,
-        UTC=_datetime.UTC,
-    )
-
-
 @dataclass
 class _Recorder:
     """What the hooks saw, reset for every execution."""
@@ -208,57 +188,19 @@ class VirtualTime:
         self.clock = clock
         self.latency = latency
         self.record = _Recorder()
-        self._undo: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
     # ----- moto -------------------------------------------------------------------------------
 
     def __enter__(self) -> VirtualTime:
-        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-        from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
-        from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
-            WaitFunction,
-        )
-        from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+        from local.moto_patches import virtual_clock
 
-        clock, latency = self.clock, self.latency
-
-        def wait_interval(_self: Any, env: Any, wait_seconds: int) -> None:
-            clock.sleep(max(float(wait_seconds), 0.0))
-
-        original_eval_body = CommonStateField._eval_body
-
-        def eval_body(_self: Any, env: Any) -> None:
-            clock.sleep(latency.transition_s)  # entering a state takes its own time
-            original_eval_body(_self, env)
-
-        self._patch(WaitFunction, "_wait_interval", wait_interval)
-        self._patch(CommonStateField, "_eval_body", eval_body)
-        self._patch(EventManager, "_get_current_timestamp", staticmethod(clock.now))
-        self._patch(retrier_decl, "time", SimpleNamespace(sleep=clock.sleep, time=clock.time))
-        # Execution start/stop dates and $$.State.EnteredTime: ValidateRequest copies
-        # $$.Execution.StartTime into requestedAt, which PollSession's time budget counts from.
-        shim = _datetime_module(clock)
-        for module_name in (
-            "moto.stepfunctions.parser.models",
-            "moto.stepfunctions.parser.backend.execution",
-            "moto.stepfunctions.parser.asl.component.state.state",
-        ):
-            self._patch(importlib.import_module(module_name), "datetime", shim)
+        self._moto = virtual_clock(self.clock, self.latency.transition_s)
+        self._moto.__enter__()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        while self._undo:
-            self._undo.pop()()
-
-    def _patch(self, owner: Any, name: str, value: Any) -> None:
-        """Set ``owner.name`` (a class attribute, or a module global) until exit."""
-        missing = object()
-        previous = owner.__dict__.get(name, missing) if isinstance(owner, type) else getattr(owner, name)
-        if isinstance(owner, type) and previous is missing:
-            raise RuntimeError(f"{owner.__name__}.{name} is gone: the benchmark's patch point moved")
-        setattr(owner, name, value)
-        self._undo.append(lambda: setattr(owner, name, previous))
+        self._moto.__exit__(None, None, None)
 
     # ----- a started engine ------------------------------------------------------------------
 
@@ -465,7 +407,8 @@ def run_policy(
     real_timeout_s: float = 120,
 ) -> PolicyRun:
     """One engine with ``policy``; each scenario's request runs alone on the virtual clock."""
-    from local.engine import LocalEngine, summarize_history
+    from benchmarks.history import summarize_history
+    from local.engine import LocalEngine
 
     engine = LocalEngine(
         parameter_overrides={**policy.parameter_overrides(), "NimbleEndpointUrl": emulator.url},
@@ -474,6 +417,8 @@ def run_policy(
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
         },
+        # The virtual clock reaches into the handlers' modules: they must live in this process.
+        runtime="in-process",
     )
     memory = {spec.name: spec.memory_size for spec in engine.functions.values()}
     timeouts = {spec.name: float(spec.timeout) for spec in engine.functions.values()}

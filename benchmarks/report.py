@@ -191,7 +191,12 @@ def _local_lines(local: Mapping[str, Any]) -> list[str]:
         f"  API latency p50 {local['api_p50_ms']:.0f} ms, p99 {local['api_p99_ms']:.0f} ms  "
         f"(POST p50 {local['post_p50_ms']:.0f} / p99 {local['post_p99_ms']:.0f} ms; "
         f"GET p50 {local['get_p50_ms']:.0f} / p99 {local['get_p99_ms']:.0f} ms)   "
-        f"peak RSS {local['peak_rss_mb']:.0f} MB",
+        f"peak RSS {local['peak_rss_mb']:.0f} MB"
+        + (
+            f" + {local['lambda_workers']} Lambda workers {local['lambda_workers_rss_mb']:.0f} MB"
+            if "lambda_workers" in local
+            else ""
+        ),
     ]
 
 

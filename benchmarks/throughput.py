@@ -53,6 +53,18 @@ class _Seen:
             return sum(1 for r in request_ids if self.events.get(r))
 
 
+def rss_mb(pid: int) -> float:
+    """A process's resident set now (VmRSS); 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set (VmHWM). ``ru_maxrss`` would report the parent's peak
     when the parent was bigger: a child started through vfork inherits its high-water mark."""
@@ -129,6 +141,9 @@ def run_throughput(
 
             with ThreadPoolExecutor(max_workers=concurrency) as pool:
                 read = list(pool.map(get, request_ids))
+            assert stack.engine is not None
+            worker_pids = [pid for pids in stack.engine.worker_pids().values() for pid in pids]
+            workers_rss = sum(rss_mb(pid) for pid in worker_pids)
         peak_rss = peak_rss_mb()
 
     with seen.lock:
@@ -157,6 +172,9 @@ def run_throughput(
         "get_p99_ms": round(percentile(get_ms, 99), 2) if get_ms else None,
         "peak_rss_mb": round(peak_rss, 1),
         "rss_before_stack_mb": round(rss_before, 1),
+        # The Lambda workers are processes of their own: peak_rss_mb is the parent's only.
+        "lambda_workers": len(worker_pids),
+        "lambda_workers_rss_mb": round(workers_rss, 1),
     }
 
 

@@ -21,6 +21,9 @@ from local.stack import LocalStack, StackSettings
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "events" / "api_create_request.json"
 TIMEOUT_SECONDS = 120
+# EventBridge delivers to its targets asynchronously: the event may land a little after GET
+# already says READY.
+EVENT_WAIT_SECONDS = 30
 
 
 def main() -> int:
@@ -46,7 +49,7 @@ def main() -> int:
                 status = requests.get(status_url, timeout=10).json()
                 session = status.get("session") or {}
                 print(f"GET  {status_url}\n  -> {status['status']} {session.get('state', '')}")
-            events = [json.loads(line) for line in settings.events_file.read_text().splitlines()]
+            events = _delivered_events(settings.events_file, deadline=time.monotonic() + EVENT_WAIT_SECONDS)
             for event in events:
                 print(f"event {event['detail-type']}:\n{json.dumps(event, indent=2)}")
             ready = status["status"] == "READY" and [e["detail-type"] for e in events] == [
@@ -54,6 +57,15 @@ def main() -> int:
             ]
             print("demo: READY, one event" if ready else f"demo: failed ({status})")
             return 0 if ready else 1
+
+
+def _delivered_events(events_file: Path, *, deadline: float) -> list[dict]:
+    """The events delivered so far, once there is at least one (or the deadline passed)."""
+    while True:
+        text = events_file.read_text() if events_file.exists() else ""
+        if text.strip() or time.monotonic() >= deadline:
+            return [json.loads(line) for line in text.splitlines()]
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,7 @@ from session_provisioning.handlers import api as api_handler
 from session_provisioning.logic.requests import execution_input, request_id_for
 from session_provisioning.models.request import SessionRequestBody
 from session_provisioning.observability import logger
-
-from .conftest import CREATE_PATH, STUDIO, FakeContext, as_reply, gateway_event, valid_body
+from tests.support.api import CREATE_PATH, STUDIO, FakeContext, as_reply, gateway_event, valid_body
 
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:nimble-local-provision-session"
 TOKEN = "token-errors"

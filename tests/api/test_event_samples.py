@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from session_provisioning.logic.requests import request_id_for
-
-from .conftest import IMAGE, LAUNCH_PROFILE, STUDIO, as_reply
+from tests.support.api import IMAGE, LAUNCH_PROFILE, STUDIO, as_reply
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 PROXY_KEYS = {

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from local.api_gateway import serve_api
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import LocalEngine
-from tests.workflow.support import ENVIRONMENT
+from tests.support.workflow import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_PER_OPERATION = 60

@@ -11,8 +11,7 @@ import boto3
 
 from session_provisioning.logic.requests import is_request_id, request_id_for, start_request
 from session_provisioning.models.request import SessionRequestBody
-
-from .conftest import STUDIO, valid_body
+from tests.support.api import STUDIO, valid_body
 
 
 def test_accepted_request_names_its_status_resource(api, token):

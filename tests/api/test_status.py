@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from session_provisioning.logic.requests import request_id_for
-
-from .conftest import STUDIO, session_of, valid_body
+from tests.support.api import STUDIO, session_of, valid_body
 
 STATUS_KEYS = {"requestId", "clientToken", "studioId", "status", "sessionId", "session", "error", "cleanup"}
 

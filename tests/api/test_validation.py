@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from session_provisioning.api.body import MAX_BODY_BYTES
-
-from .conftest import valid_body
+from tests.support.api import valid_body
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The real state machine definition, executed by moto, with the real handlers and the emulator.
 
 One emulator and one engine per test module. Not per session: a LocalEngine is process-wide
-(moto's mock, os.environ, boto3's default session), so it must be gone before another suite's
+(moto's mock, boto3's default session), so it must be gone before another suite's
 engine (or mock_aws) starts in the same process. Every scenario uses its own client token and
 execution name, so scenarios run side by side and faults are aimed at one with ``match``.
 """
@@ -14,7 +14,7 @@ import pytest
 
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import LocalEngine
-from tests.workflow.support import ENVIRONMENT, PARAMETERS, PROVISIONING_SECONDS
+from tests.support.workflow import ENVIRONMENT, PARAMETERS, PROVISIONING_SECONDS
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from local.engine import REGION
 from session_provisioning.logic.reconcile import reconcile_execution
 from session_provisioning.nimble.client import nimble_client
-from tests.workflow.support import STUDIO, events_for, execution_input, sessions_for_token
+from tests.support.workflow import STUDIO, events_for, execution_input, sessions_for_token
 
 
 def status_change(description: dict) -> dict:

@@ -21,8 +21,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.engine import HistorySummary, LocalEngine, summarize_history
-from tests.workflow.support import (
+from benchmarks.history import HistorySummary, summarize_history
+from local.engine import LocalEngine
+from tests.support.workflow import (
     LAUNCH_PROFILE,
     MAX_CHECKS,
     STUDIO,

@@ -9,7 +9,6 @@ session_provisioning.api.openapi.
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -87,14 +86,8 @@ def _stage_prefix() -> str:
     return full[: -len(path)] if path and full.endswith(path) else ""
 
 
-# Powertools keeps the current event in class attributes, and the Logger's keys are global:
-# one event at a time per process. Lambda never runs two at once in an execution environment;
-# the local stack calls this handler from several threads, hence the lock.
-_one_event_at_a_time = threading.Lock()
-
-
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with _one_event_at_a_time, warnings.catch_warnings():
+    with warnings.catch_warnings():
         # Most answers (reads, client errors) have no metric of their own: that is expected.
         warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
         return _handle(event, context)

@@ -11,14 +11,16 @@ client token; the faults are aimed at it:
 * a timeout: the engine gives CreateSessionFunction a 3 s Timeout (``function_timeouts``), and
   the create logic sleeps past it after the real CreateStreamingSession call, so the engine
   reports ``Sandbox.Timedout`` although the session was made.
+
+The handlers run in the engine's Lambda workers: the logic functions are wrapped there, by the
+preload module :mod:`tests.workflow.own_faults`, which shares its fault table (and the counts
+asserted here) with this process through a locked JSON file.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
-import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -27,7 +29,7 @@ import pytest
 
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import ACCOUNT_ID, REGION, EngineError, LocalEngine
-from tests.reliability.support import (
+from tests.support.reliability import (
     CLEANUP_PATH_END,
     FAILED,
     READY,
@@ -37,7 +39,8 @@ from tests.reliability.support import (
     expect_ready_event,
     run_cases,
 )
-from tests.workflow.support import ENVIRONMENT, LAUNCH_PROFILE, PARAMETERS, PROVISIONING_SECONDS, STUDIO
+from tests.support.workflow import ENVIRONMENT, LAUNCH_PROFILE, PARAMETERS, PROVISIONING_SECONDS, STUDIO
+from tests.workflow.own_faults import FAULTS_FILE_VARIABLE, SLOW_CREATE_SECONDS_VARIABLE, FaultTable
 
 # A step that raises before adding its metric leaves Powertools nothing to publish: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -46,7 +49,6 @@ CREATE_TIMEOUT_SECONDS = 3
 #: The Lambda-fault retrier's MaxAttempts on CreateSession; PublishReady's retrier's.
 LAMBDA_RETRIES = 3
 PUBLISH_RETRIES = 5
-HANDLERS = "session_provisioning.handlers."
 
 
 @pytest.fixture(scope="module")
@@ -56,27 +58,52 @@ def emulator():
 
 
 @pytest.fixture(scope="module")
-def engine(emulator):
+def fault_table(tmp_path_factory) -> FaultTable:
+    return FaultTable(tmp_path_factory.mktemp("own-faults") / "faults.json")
+
+
+@pytest.fixture(scope="module")
+def engine(emulator, fault_table):
     with LocalEngine(
         parameter_overrides={**PARAMETERS, "NimbleEndpointUrl": emulator.url},
-        environment=ENVIRONMENT,
+        environment={
+            **ENVIRONMENT,
+            FAULTS_FILE_VARIABLE: str(fault_table.path),
+            SLOW_CREATE_SECONDS_VARIABLE: str(CREATE_TIMEOUT_SECONDS + 0.5),  # past the Timeout
+        },
         function_timeouts={"CreateSessionFunction": CREATE_TIMEOUT_SECONDS},
+        preload=("tests.workflow.own_faults",),
     ) as running:
         yield running
 
 
 class Injector:
-    """The faults of our own parts, each aimed at one request and counted."""
+    """The faults of our own parts, each aimed at one request and counted.
 
-    def __init__(self) -> None:
+    EventBridge's rejections happen here (moto's events backend lives in this process); the
+    bugs and slow creates in the workers, through ``table`` (armed by :meth:`arm`).
+    """
+
+    def __init__(self, table: FaultTable) -> None:
+        self.table = table
         self._lock = threading.Lock()
         # (requestId, detail-type) -> rejections left (None: always)
         self.rejections: dict[tuple[str, str], int | None] = {}
         self.rejected: Counter[tuple[str, str]] = Counter()
         self.key_errors: dict[tuple[str, str], int | None] = {}  # (step, token) -> raises left
-        self.raised: Counter[tuple[str, str]] = Counter()
         self.slow_creates: dict[str, int] = {}  # token -> how many first calls run past the timeout
-        self.creates: Counter[str] = Counter()
+
+    def arm(self) -> None:
+        """Hands the workers' faults to the shared table."""
+        self.table.arm(self.key_errors, self.slow_creates)
+
+    @property
+    def raised(self) -> Counter[tuple[str, str]]:
+        return self.table.raised()
+
+    @property
+    def creates(self) -> Counter[str]:
+        return self.table.creates()
 
     def _take(self, table: dict, key: Any, counter: Counter) -> bool:
         with self._lock:
@@ -104,67 +131,15 @@ class Injector:
 
         return put_events
 
-    def raising(self, step: str, original, token_of):
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if self._take(self.key_errors, (step, token_of(*args)), self.raised):
-                raise KeyError(f"injected bug in {step}")
-            return original(*args, **kwargs)
-
-        return wrapper
-
-    def slow_create(self, original):
-        def create_session(state, client):
-            created = original(state, client)
-            token = state.request.client_token
-            with self._lock:
-                self.creates[token] += 1
-                attempt = self.creates[token]
-            if attempt <= self.slow_creates.get(token, 0):
-                time.sleep(CREATE_TIMEOUT_SECONDS + 0.5)  # past the function's Timeout
-            return created
-
-        return create_session
-
-
-def _token_of_state(state, *args: Any) -> str:
-    return state.request.client_token
-
-
-def _token_of_validate_event(event, *args: Any) -> str:
-    return (event.get("execution") or {}).get("clientToken")
-
-
-def _request_of_describe_event(event, *args: Any) -> str:
-    return event.get("requestId")
-
 
 @pytest.fixture(scope="module")
-def injector(engine) -> Any:
+def injector(engine, fault_table) -> Any:
     from moto.events.models import events_backends
 
-    injector = Injector()
-    create = importlib.import_module(HANDLERS + "create_session")
-    poll = importlib.import_module(HANDLERS + "poll_session")
-    validate = importlib.import_module(HANDLERS + "validate_request")
-    describe = importlib.import_module(HANDLERS + "describe_failure")
+    injector = Injector(fault_table)
     backend = events_backends[ACCOUNT_ID][REGION]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(backend, "put_events", injector.put_events(backend.put_events))
-        slow = injector.slow_create(create.create_session)
-        patch.setattr(create, "create_session", injector.raising("CreateSession", slow, _token_of_state))
-        patch.setattr(
-            poll, "poll_session", injector.raising("PollSession", poll.poll_session, _token_of_state)
-        )
-        patch.setattr(
-            validate,
-            "validate_request",
-            injector.raising("ValidateRequest", validate.validate_request, _token_of_validate_event),
-        )
-        patch.setattr(
-            describe,
-            "describe_failure",
-            injector.raising("DescribeFailure", describe.describe_failure, _request_of_describe_event),
-        )
         yield injector
 
 
@@ -204,6 +179,7 @@ def outcomes(engine, emulator, injector, cases) -> dict[str, Outcome]:
     injector.slow_creates[c["create-timed-out-once"].token] = 1
     # Every CreateSession attempt; FindCreatedSession's call (the next one) answers in time.
     injector.slow_creates[c["create-timed-out-always"].token] = 1 + LAMBDA_RETRIES
+    injector.arm()
     return run_cases(engine, emulator, c.values())
 
 

@@ -20,8 +20,8 @@ import pytest
 
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import LocalEngine
-from tests.reliability.support import CLEANUP_PATH_END, Case, Outcome, expect_failed_event, run_cases
-from tests.workflow.support import ENVIRONMENT, MAX_CHECKS, PARAMETERS, PROVISIONING_SECONDS
+from tests.support.reliability import CLEANUP_PATH_END, Case, Outcome, expect_failed_event, run_cases
+from tests.support.workflow import ENVIRONMENT, MAX_CHECKS, PARAMETERS, PROVISIONING_SECONDS
 
 TRANSIENT = ("ThrottlingException", "InternalServerErrorException", "ConflictException")
 PERMANENT = ("AccessDeniedException", "ValidationException", "ServiceQuotaExceededException")

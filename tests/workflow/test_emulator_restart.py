@@ -15,8 +15,8 @@ import pytest
 from local.chaos import http_json
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import LocalEngine
-from tests.reliability.support import CLEANUP_PATH_END, Case, collect, expect_failed_event, expect_ready_event
-from tests.workflow.support import ENVIRONMENT, sessions_for_token
+from tests.support.reliability import CLEANUP_PATH_END, Case, collect, expect_failed_event, expect_ready_event
+from tests.support.workflow import ENVIRONMENT, sessions_for_token
 
 WORKFLOWS = 5
 # Polls every second for up to a minute: the reset comes long before the budget runs out.

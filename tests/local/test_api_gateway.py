@@ -11,6 +11,7 @@ import http.client
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,14 +20,37 @@ import pytest
 import requests
 
 from local.api_gateway import MAX_PAYLOAD_BYTES, RunningApi, serve_api
-
-from .conftest import STUDIO, valid_body
+from local.engine import LocalEngine
+from tests.support.api import STUDIO, Api, valid_body
 
 CREATE_RESOURCE = "/studios/{studioId}/streaming-sessions"
 STATUS_RESOURCE = "/studios/{studioId}/streaming-sessions/requests/{requestId}"
 
 
 # --- the whole system over HTTP -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine(emulator) -> Iterator[LocalEngine]:
+    overrides = {
+        "NimbleEndpointUrl": emulator.url,
+        "PollInitialWaitSeconds": 0,
+        "PollIntervalSeconds": 1,
+        "PollChecksPerInvocation": 1,
+    }
+    with LocalEngine(parameter_overrides=overrides) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(engine: LocalEngine) -> Api:
+    return Api(engine)
+
+
+@pytest.fixture
+def token() -> str:
+    """A client token of this test's own."""
+    return f"test-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(scope="module")

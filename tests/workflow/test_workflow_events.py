@@ -8,6 +8,7 @@ side by side, each with its own client token and its faults aimed at it.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -15,8 +16,9 @@ import pytest
 from jsonschema import Draft4Validator
 
 from local.emulator import EmulatorConfig, start_emulator
-from local.engine import LocalEngine
-from tests.workflow.support import (
+from local.engine import REPO_ROOT, LocalEngine
+from tests.support.reliability import FAILED, READY
+from tests.support.workflow import (
     ENVIRONMENT,
     PARAMETERS,
     PROVISIONING_SECONDS,
@@ -25,7 +27,7 @@ from tests.workflow.support import (
     execution_input,
 )
 
-from .conftest import FAILED, READY
+SCHEMA_FILES = {READY: "streaming_session_ready.json", FAILED: "streaming_session_failed.json"}
 
 #: scenario -> (faults for its token, expected detail-type, expected error code or None)
 SCENARIOS: dict[str, tuple[list[dict[str, Any]], str, str | None]] = {
@@ -59,6 +61,15 @@ def engine(emulator):
         environment=ENVIRONMENT,
     ) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def schemas() -> dict[str, dict[str, Any]]:
+    """The committed schemas by detail-type."""
+    folder = REPO_ROOT / "schemas"
+    return {
+        kind: json.loads((folder / file).read_text(encoding="utf-8")) for kind, file in SCHEMA_FILES.items()
+    }
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from local.engine import HistorySummary, LocalEngine, summarize_history
-from tests.workflow.support import STUDIO, Case, events_for, sessions_for_token
+from benchmarks.history import HistorySummary, summarize_history
+from local.engine import LocalEngine
+from tests.support.workflow import STUDIO, Case, events_for, sessions_for_token
 
 READY = "Streaming Session Ready"
 FAILED = "Streaming Session Failed"

@@ -1,0 +1,206 @@
+"""Every change the local stack makes to moto's internals, in one place, for moto 5.2.5 only.
+
+Each patch makes moto behave more like AWS (or, for :func:`virtual_clock`, run on a
+benchmark's clock); none changes what a workflow does on AWS. They reach into moto's private
+classes, so this module refuses any other moto version: when moto is upgraded, re-read each
+patch point (named in its docstring) and then the version below.
+
+* :func:`install_start_execution_shim` - StartExecution's name/input idempotency made atomic,
+  and names checked like AWS (per backend instance: call it after every ``mock_aws`` start);
+* :func:`install_put_events_cause_shim` - ``EventBridge.FailedEntry``'s Cause as JSON text;
+* :func:`install_parse_cache` - each definition parsed once, not per execution;
+* :func:`virtual_clock` - Wait states, Retry intervals, state entry and every timestamp of
+  the ASL engine on a given clock (the polling benchmark; class-level, undone on exit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _datetime
+import functools
+import importlib
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+from typing import Any, Protocol
+
+import moto
+
+__all__ = [
+    "EXECUTION_NAME",
+    "MOTO_VERSION",
+    "install_parse_cache",
+    "install_put_events_cause_shim",
+    "install_start_execution_shim",
+    "virtual_clock",
+]
+
+MOTO_VERSION = "5.2.5"
+if moto.__version__ != MOTO_VERSION:  # pragma: no cover - a guard for upgrades
+    raise ImportError(
+        f"local.moto_patches was written for moto=={MOTO_VERSION}, not {moto.__version__}: "
+        "re-check every patch point before changing the pin"
+    )
+
+# AWS: 1-80 characters, none of whitespace, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : / or
+# control characters.
+EXECUTION_NAME = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}")
+
+
+def install_start_execution_shim(account_id: str, region: str) -> None:
+    """Make moto's StartExecution behave like AWS Standard workflows under concurrency.
+
+    moto (``StateMachine._handle_name_input_idempotency``) already returns the running
+    execution for the same name and input, and raises ExecutionAlreadyExists for a different
+    input or a closed execution, like AWS. But the check and the append of the new execution
+    are not atomic: two concurrent StartExecution calls with one name can both start a
+    workflow (same ARN, two executions), and a call that lands between the append and
+    ``Execution.start()`` reads ``status`` of ``None`` and fails with AttributeError. The shim
+    serialises StartExecution with a lock on the backend instance, and rejects names AWS
+    rejects (InvalidName; moto does not validate them). Nothing else changes.
+    """
+    from moto.stepfunctions.exceptions import InvalidName
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[account_id][region]
+    original = backend.start_execution
+    lock = threading.Lock()
+
+    def start_execution(state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        if name is None:
+            name = str(uuid.uuid4())  # AWS generates one; moto would use "None"
+        if not EXECUTION_NAME.fullmatch(name):
+            raise InvalidName(f"Invalid Name: '{name}'")
+        with lock:
+            return original(state_machine_arn, name, *args, **kwargs)
+
+    backend.start_execution = start_execution
+
+
+def install_parse_cache() -> None:
+    """Parse each definition once, not on every StartExecution.
+
+    moto (``AmazonStateLanguageParser.parse``) parses the definition with ANTLR for every
+    execution (in its thread) and every DescribeStateMachine: ~100 ms of CPU each, which under
+    a burst starves the API's thread of the GIL. The parsed program holds no per-execution
+    state (that lives in each execution's Environment: stack, heap, context), so one parse
+    serves all. Process-wide and idempotent.
+    """
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    if getattr(AmazonStateLanguageParser, "_local_engine_cached", False):
+        return
+    parse = AmazonStateLanguageParser.__dict__["parse"].__func__
+    AmazonStateLanguageParser.parse = staticmethod(functools.lru_cache(maxsize=16)(parse))
+    AmazonStateLanguageParser._local_engine_cached = True
+
+
+def install_put_events_cause_shim() -> None:
+    """``EventBridge.FailedEntry``'s Cause as AWS gives it: the PutEvents response as JSON text.
+
+    moto (``state_task_service_events.SfnFailedEntryCountException``) keeps the response as a
+    dict, so the history shows its Python repr and a Catch's ResultPath receives
+    ``{"Error": "EventBridge.FailedEntry", "Cause": {...}}``, where Step Functions always gives
+    strings. Process-wide and idempotent: it only makes moto more like AWS.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_events as events_task,
+    )
+
+    exception = events_task.SfnFailedEntryCountException
+    if getattr(exception, "_local_engine_json_cause", False):
+        return
+    original_init = exception.__init__
+
+    def __init__(self: Any, cause: Any) -> None:
+        original_init(self, cause)
+        if not isinstance(cause, str):
+            self.cause = json.dumps(cause, separators=(",", ":"), default=str)
+
+    exception.__init__ = __init__
+    exception._local_engine_json_cause = True
+
+
+# --- a virtual clock for the ASL engine ---------------------------------------------------------
+
+
+class Clock(Protocol):
+    def time(self) -> float: ...
+    def now(self) -> _datetime.datetime: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+def _datetime_module(clock: Clock) -> SimpleNamespace:
+    """A stand-in for the ``datetime`` module whose ``datetime.now()`` reads ``clock``."""
+
+    class VirtualDatetime(_datetime.datetime):
+        @classmethod
+        def now(cls, tz: _datetime.tzinfo | None = None) -> _datetime.datetime:  # type: ignore[override]
+            moment = clock.now()
+            return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
+
+    return SimpleNamespace(
+        datetime=VirtualDatetime,
+        timezone=_datetime.timezone,
+        timedelta=_datetime.timedelta,
+        date=_datetime.date,
+        UTC=_datetime.UTC,
+    )
+
+
+@contextlib.contextmanager
+def virtual_clock(clock: Clock, transition_s: float = 0.0) -> Iterator[None]:
+    """moto's ASL engine on ``clock`` until exit (class-level patches, restored on exit).
+
+    * ``WaitFunction._wait_interval``: a Wait state sleeps on the clock;
+    * ``CommonStateField._eval_body``: entering a state costs ``transition_s`` on the clock;
+    * ``EventManager._get_current_timestamp``: history timestamps read the clock;
+    * ``retrier_decl.time``: Retry intervals sleep on the clock;
+    * ``datetime`` in the parser's models, execution and state modules: execution start/stop
+      dates and ``$$.State.EnteredTime`` / ``$$.Execution.StartTime`` read the clock.
+    """
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
+
+    undo: list[Callable[[], None]] = []
+
+    def patch(owner: Any, name: str, value: Any) -> None:
+        missing = object()
+        previous = owner.__dict__.get(name, missing) if isinstance(owner, type) else getattr(owner, name)
+        if isinstance(owner, type) and previous is missing:
+            raise RuntimeError(f"{owner.__name__}.{name} is gone: the patch point moved")
+        setattr(owner, name, value)
+        undo.append(lambda: setattr(owner, name, previous))
+
+    def wait_interval(_self: Any, env: Any, wait_seconds: int) -> None:
+        clock.sleep(max(float(wait_seconds), 0.0))
+
+    original_eval_body = CommonStateField._eval_body
+
+    def eval_body(_self: Any, env: Any) -> None:
+        clock.sleep(transition_s)  # entering a state takes its own time
+        original_eval_body(_self, env)
+
+    try:
+        patch(WaitFunction, "_wait_interval", wait_interval)
+        patch(CommonStateField, "_eval_body", eval_body)
+        patch(EventManager, "_get_current_timestamp", staticmethod(clock.now))
+        patch(retrier_decl, "time", SimpleNamespace(sleep=clock.sleep, time=clock.time))
+        shim = _datetime_module(clock)
+        for module_name in (
+            "moto.stepfunctions.parser.models",
+            "moto.stepfunctions.parser.backend.execution",
+            "moto.stepfunctions.parser.asl.component.state.state",
+        ):
+            patch(importlib.import_module(module_name), "datetime", shim)
+        yield
+    finally:
+        while undo:
+            undo.pop()()

@@ -1,0 +1,48 @@
+"""local/moto_patches.py: moto made like AWS where the workflow depends on it (moto 5.2.5)."""
+
+from __future__ import annotations
+
+import uuid
+
+import boto3
+import moto
+import pytest
+from botocore.exceptions import ClientError
+
+from local.engine import LocalEngine
+from local.moto_patches import MOTO_VERSION
+from tests.support.workflow import ENVIRONMENT, PARAMETERS, STUDIO, execution_input, race
+
+
+@pytest.fixture(scope="module")
+def engine(emulator):
+    with LocalEngine(
+        parameter_overrides={**PARAMETERS, "NimbleEndpointUrl": emulator.url}, environment=ENVIRONMENT
+    ) as running:
+        yield running
+
+
+def test_the_patches_are_for_the_installed_moto():
+    assert moto.__version__ == MOTO_VERSION
+
+
+@pytest.mark.parametrize("name", ["has space", "a:b", "x" * 81, "semi;colon", "slash/"])
+def test_execution_names_are_checked_like_aws(engine, name):
+    with pytest.raises(ClientError) as error:
+        engine.start_execution(execution_input("tok", "me"), name=name)
+    assert error.value.response["Error"]["Code"] == "InvalidName"
+
+
+def test_concurrent_start_execution_with_one_name_starts_one_execution(engine):
+    """Without the engine's shim, moto 5.2.5 starts duplicates or fails here in ~1 round of 4."""
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    invalid = {"studioId": STUDIO}  # fails in ValidateRequest: cheap, and no Nimble call
+    threads_count, rounds = 12, 20
+    for round_ in range(rounds):
+        name = f"concurrent-{round_}-{uuid.uuid4().hex[:8]}"
+        arns, errors = race(threads_count, lambda name=name: engine.start_execution(invalid, name=name))
+        results = arns + errors
+        executions = sfn.list_executions(stateMachineArn=engine.state_machine_arn)["executions"]
+        same_name = [e["executionArn"] for e in executions if e["name"] == name]
+        assert len(same_name) == 1, f"round {round_}: {len(same_name)} executions named {name}"
+        assert results == same_name * threads_count, f"round {round_}: {set(results)}"
