@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ConfigDict, ValidationError
 
+from session_provisioning.clock import elapsed_seconds
 from session_provisioning.jsontext import parse_json_object
 from session_provisioning.models.api import RequestError, RequestStatus
 from session_provisioning.models.base import WireModel
@@ -68,10 +69,6 @@ class FailedOutcome:
             "detail": self.detail.to_json(),
             "cause": json.dumps(self.cause.to_json(), separators=(",", ":")),
         }
-
-
-def elapsed_seconds(start: datetime, end: datetime) -> float:
-    return round(max((end - start).total_seconds(), 0.0), 3)
 
 
 def failed_outcome(

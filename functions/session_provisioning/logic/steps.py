@@ -10,14 +10,14 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from session_provisioning.clock import Clock, elapsed_seconds, utc_now
 from session_provisioning.errors import InvalidPollingPolicy, ValidationException, from_sdk_error
-from session_provisioning.logic.outcome import elapsed_seconds
 from session_provisioning.models.base import describe_errors, field_names
 from session_provisioning.models.events import ReadyDetail, Timings
 from session_provisioning.models.request import ProvisioningInput
@@ -31,12 +31,6 @@ from session_provisioning.models.workflow import (
     ProvisioningRequest,
     WorkflowState,
 )
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def validate_request(event: dict[str, Any]) -> dict[str, Any]:
