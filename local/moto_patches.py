@@ -7,6 +7,11 @@ patch point (named in its docstring) and then the version below.
 
 * :func:`install_start_execution_shim` - StartExecution's name/input idempotency made atomic,
   and names checked like AWS (per backend instance: call it after every ``mock_aws`` start);
+  it also installs the history semantics below:
+* :func:`install_stop_execution_shim` - StopExecution ends the execution at once, ABORTED, with
+  the given error and cause in ``ExecutionAborted`` and DescribeExecution, and nothing after;
+* :func:`install_terminal_errors_patch` - ``States.ALL`` does not match ``States.Runtime`` or
+  ``States.DataLimitExceeded``: they end the execution past every Retry and Catch;
 * :func:`install_put_events_cause_shim` - ``EventBridge.FailedEntry``'s Cause as JSON text;
 * :func:`install_parse_cache` - each definition parsed once, not per execution;
 * :func:`virtual_clock` - Wait states, Retry intervals, state entry and every timestamp of
@@ -35,6 +40,8 @@ __all__ = [
     "install_parse_cache",
     "install_put_events_cause_shim",
     "install_start_execution_shim",
+    "install_stop_execution_shim",
+    "install_terminal_errors_patch",
     "virtual_clock",
 ]
 
@@ -61,6 +68,9 @@ def install_start_execution_shim(account_id: str, region: str) -> None:
     ``Execution.start()`` reads ``status`` of ``None`` and fails with AttributeError. The shim
     serialises StartExecution with a lock on the backend instance, and rejects names AWS
     rejects (InvalidName; moto does not validate them). Nothing else changes.
+
+    It then installs :func:`install_stop_execution_shim` on the same backend and
+    :func:`install_terminal_errors_patch`: the engine calls this function after every start.
     """
     from moto.stepfunctions.exceptions import InvalidName
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -78,6 +88,140 @@ def install_start_execution_shim(account_id: str, region: str) -> None:
             return original(state_machine_arn, name, *args, **kwargs)
 
     backend.start_execution = start_execution
+    install_stop_execution_shim(account_id, region)
+    install_terminal_errors_patch()
+
+
+def install_stop_execution_shim(account_id: str, region: str) -> None:
+    """StopExecution as AWS does it: ABORTED at once, with the caller's error and cause.
+
+    moto differs in three ways: the response handler (``StepFunctionResponse.stop_execution``)
+    drops ``error`` and ``cause``, so ``ExecutionAborted`` records empty strings and
+    DescribeExecution none; the status stays RUNNING until the state in progress (a Lambda
+    call, say) returns; and that state's events (``LambdaFunctionSucceeded``) are recorded after
+    the stop, with ``ExecutionAborted`` last. Here the stop records ``ExecutionAborted`` and
+    closes the history at once (the worker's later events are dropped), and the execution
+    reads ABORTED with its stop date, error and cause from then on. The handler is patched
+    once per process (it passes error and cause only to a backend that takes them); the backend
+    method per backend instance.
+    """
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
+    from moto.stepfunctions.parser.backend import execution as execution_module
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    if not getattr(StepFunctionResponse, "_local_engine_stop", False):
+
+        def respond(self: Any) -> Any:
+            stop = self.stepfunction_backend.stop_execution
+            arn = self._get_param("executionArn")
+            if getattr(stop, "_local_engine_stop", False):
+                execution = stop(arn, error=self._get_param("error"), cause=self._get_param("cause"))
+            else:
+                execution = stop(arn)
+            return ActionResult({"stopDate": execution.stop_date})
+
+        StepFunctionResponse.stop_execution = respond
+        StepFunctionResponse._local_engine_stop = True
+
+        communication = execution_module.BaseExecutionWorkerCommunication
+        reflect = communication._reflect_execution_status
+
+        def reflect_status(self: Any) -> None:
+            stopped = getattr(self.execution, "_local_engine_stopped", None)
+            reflect(self)
+            self.execution._local_engine_worker_done = True  # its thread ran to the end
+            if stopped is not None:  # keep what the stop recorded
+                execution = self.execution
+                execution.exec_status = ExecutionStatus.ABORTED
+                execution.stop_date, execution.error, execution.cause = stopped
+
+        communication._reflect_execution_status = reflect_status
+
+    backend = stepfunctions_parser_backends[account_id][region]
+    lock = threading.Lock()
+
+    def stop_execution(execution_arn: str, error: str | None = None, cause: str | None = None) -> Any:
+        execution = backend.describe_execution(execution_arn)
+        env = getattr(execution.exec_worker, "env", None)
+        with lock:
+            running = env is not None and isinstance(env.program_state(), ProgramRunning)
+            if not running or execution.exec_status != ExecutionStatus.RUNNING:
+                return type(backend).stop_execution(backend, execution_arn)  # moto's own
+            stop_date = _datetime.datetime.now(tz=_datetime.UTC)
+            record = _close_history(env.event_manager)
+            env.set_stop(stop_date=stop_date, cause=cause, error=error)
+            record(
+                context=EventHistoryContext(previous_event_id=0),
+                event_type=HistoryEventType.ExecutionAborted,
+                event_details=EventDetails(executionAbortedEventDetails={"error": error, "cause": cause}),
+            )
+            execution._local_engine_stopped = (stop_date, error, cause)
+            execution.stop_date, execution.error, execution.cause = stop_date, error, cause
+            execution.exec_status = ExecutionStatus.ABORTED
+            return execution
+
+    stop_execution._local_engine_stop = True  # type: ignore[attr-defined]
+    backend.stop_execution = stop_execution
+
+
+def _close_history(event_manager: Any) -> Callable[..., int]:
+    """From now on ``event_manager`` drops events; returns its own ``add_event`` for the last one.
+
+    A gate serialises the check with the recording, so no worker event lands after the last.
+    """
+    original = event_manager.add_event
+    gate = threading.Lock()
+    closed = False
+
+    def add_event(*args: Any, **kwargs: Any) -> int:
+        with gate:
+            if closed:
+                return 0
+            return original(*args, **kwargs)
+
+    def record_last(*args: Any, **kwargs: Any) -> int:
+        nonlocal closed
+        with gate:
+            closed = True
+            return original(*args, **kwargs)
+
+    event_manager.add_event = add_event
+    return record_last
+
+
+def install_terminal_errors_patch() -> None:
+    """``States.ALL`` matches neither ``States.Runtime`` nor ``States.DataLimitExceeded``, as on AWS.
+
+    moto (``ErrorEqualsDecl._eval_body``) lets ``States.ALL`` match every error, so a Catch
+    would route a runtime error in a Task's Parameters, or a state output over 256 KiB, to its
+    handler; on AWS both end the execution (FAILED) past every Retry and Catch. Process-wide
+    and idempotent.
+    """
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+
+    if getattr(ErrorEqualsDecl, "_local_engine_terminal", False):
+        return
+    terminal = {StatesErrorNameType.StatesRuntime, StatesErrorNameType.StatesStatesDataLimitExceeded}
+    original = ErrorEqualsDecl._eval_body
+
+    def eval_body(self: Any, env: Any) -> None:
+        error_name = env.stack[-1]
+        is_terminal = isinstance(error_name, StatesErrorName) and error_name.typ in terminal
+        original(self, env)
+        if is_terminal and ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names:
+            env.stack[-1] = False
+
+    ErrorEqualsDecl._eval_body = eval_body
+    ErrorEqualsDecl._local_engine_terminal = True
 
 
 def install_parse_cache() -> None:

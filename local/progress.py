@@ -24,8 +24,22 @@ def _json(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def describe_event(event: dict[str, Any]) -> str | None:
-    """One line for a history event worth telling a person about, else None."""
+#: What a task's call did, as AWS records it. A ``TaskStateExited`` says only that the state
+#: ended: Step Functions records it also after a failure that a Catch handled.
+_SUCCEEDED = {"LambdaFunctionSucceeded": "lambdaFunction", "TaskSucceeded": "task"}
+_FAILED = {
+    "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+    "LambdaFunctionTimedOut": "lambdaFunctionTimedOutEventDetails",
+    "TaskFailed": "taskFailedEventDetails",
+    "TaskTimedOut": "taskTimedOutEventDetails",
+}
+
+
+def describe_event(event: dict[str, Any], state: str | None = None) -> str | None:
+    """One line for a history event worth telling a person about, else None.
+
+    ``state``: the name of the state the event belongs to (the last one entered).
+    """
     kind = event.get("type", "")
     if kind == "ExecutionStarted":
         execution_input = _json(event["executionStartedEventDetails"].get("input"))
@@ -34,25 +48,21 @@ def describe_event(event: dict[str, Any]) -> str | None:
             f"accepted  studio={execution_input.get('studioId')} "
             f"launchProfile={request.get('launchProfileId')} token={execution_input.get('clientToken')}"
         )
-    if kind == "TaskStateExited":
-        details = event["stateExitedEventDetails"]
-        output = _json(details.get("output"))
-        name = details["name"]
-        if name == "CreateSession":
-            created = output.get("created") or {}
-            session = created.get("session") or {}
-            return f"created   {created.get('sessionId')} ({session.get('state')})"
-        if name == "PollSession":
-            poll = output.get("poll") or {}
-            session = poll.get("session") or {}
-            return f"polled    {session.get('state')} (check {poll.get('checks')}, {poll.get('outcome')})"
-        if name == "DeleteSession":
-            cleanup = output.get("cleanup") or {}
-            return f"cleanup   {cleanup.get('action') or cleanup.get('Error')}"
+    if kind in _SUCCEEDED:
+        result = _json((event.get(f"{_SUCCEEDED[kind]}SucceededEventDetails") or {}).get("output"))
+        if state in ("CreateSession", "FindCreatedSession"):
+            session = result.get("session") or {}
+            return f"created   {result.get('sessionId')} ({session.get('state')})"
+        if state == "PollSession":
+            session = result.get("session") or {}
+            return f"polled    {session.get('state')} (check {result.get('checks')}, {result.get('outcome')})"
+        if state == "DeleteSession":
+            return f"cleanup   {result.get('action')}"
         return None
-    if kind == "TaskFailed":
-        details = event.get("taskFailedEventDetails") or {}
-        return f"error     {details.get('error')} (retried or caught by the state machine)"
+    if kind in _FAILED:
+        details = event.get(_FAILED[kind]) or {}
+        where = f" in {state}" if state else ""
+        return f"error     {details.get('error')}{where} (retried or caught by the state machine)"
     if kind == "ExecutionSucceeded":
         return "READY"
     if kind == "ExecutionFailed":
@@ -74,6 +84,7 @@ class ProgressWatcher:
         self._print = printer
         self._interval = interval
         self._seen: dict[str, int] = {}  # execution ARN -> history events already read
+        self._state: dict[str, str] = {}  # execution ARN -> the state entered last
         self._finished: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
@@ -111,7 +122,10 @@ class ProgressWatcher:
         for page in paginator.paginate(executionArn=arn):
             events.extend(page["events"])
         for event in events[self._seen.get(arn, 0) :]:
-            line = describe_event(event)
+            entered = event.get("stateEnteredEventDetails")
+            if entered:
+                self._state[arn] = entered["name"]
+            line = describe_event(event, self._state.get(arn))
             if line:
                 stamp = event["timestamp"]
                 clock = stamp.strftime("%H:%M:%S") if isinstance(stamp, datetime) else str(stamp)

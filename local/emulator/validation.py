@@ -123,9 +123,18 @@ def check_tags(problems: Problems, value: object) -> None:
     if not isinstance(value, dict):
         problems.add("tags", f"Member must be a map of string to string, got {json_type(value)}")
         return
+    # AWS's general tag limits (Nimble Studio published none of its own).
+    if len(value) > 50:
+        problems.add("tags", f"Member must have at most 50 tags, got {len(value)}")
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
             problems.add(f"tags.{key}", f"Member must be a string, got {json_type(item)}")
+        elif not 1 <= len(key) <= 128:
+            problems.add(f"tags.{key}", "Tag keys must have 1 to 128 characters")
+        elif key.lower().startswith("aws:"):
+            problems.add(f"tags.{key}", "The tag key prefix 'aws:' is reserved")
+        elif len(item) > 256:
+            problems.add(f"tags.{key}", "Tag values must have at most 256 characters")
 
 
 def check_enum(problems: Problems, field_name: str, value: object, allowed: tuple[str, ...]) -> None:

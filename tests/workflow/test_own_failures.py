@@ -25,6 +25,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import boto3
 import pytest
 
 from local.emulator import EmulatorConfig, start_emulator
@@ -39,7 +40,15 @@ from tests.support.reliability import (
     expect_ready_event,
     run_cases,
 )
-from tests.support.workflow import ENVIRONMENT, LAUNCH_PROFILE, PARAMETERS, PROVISIONING_SECONDS, STUDIO
+from tests.support.workflow import (
+    ENVIRONMENT,
+    LAUNCH_PROFILE,
+    PARAMETERS,
+    PROVISIONING_SECONDS,
+    STUDIO,
+    events_for,
+    sessions_for_token,
+)
 from tests.workflow.own_faults import FAULTS_FILE_VARIABLE, SLOW_CREATE_SECONDS_VARIABLE, FaultTable
 
 # A step that raises before adding its metric leaves Powertools nothing to publish: expected here.
@@ -150,6 +159,7 @@ def cases() -> dict[str, Case]:
         "ready-rejected-once",
         "failed-rejected-once",
         "ready-rejected-always",
+        "both-rejected-always",
         "bug-in-validate",
         "bug-in-create",
         "bug-in-poll-once",
@@ -169,6 +179,10 @@ def outcomes(engine, emulator, injector, cases) -> dict[str, Outcome]:
     ]
     injector.rejections[(c["failed-rejected-once"].name, FAILED)] = 1
     injector.rejections[(c["ready-rejected-always"].name, READY)] = None
+    # The lost-event sequence: PublishReady's failure is caught (AWS records its TaskStateExited),
+    # then PublishFailed runs out of retries: the execution fails with no event at all.
+    injector.rejections[(c["both-rejected-always"].name, READY)] = None
+    injector.rejections[(c["both-rejected-always"].name, FAILED)] = None
     injector.key_errors[("ValidateRequest", c["bug-in-validate"].token)] = None
     injector.key_errors[("CreateSession", c["bug-in-create"].token)] = None
     injector.key_errors[("PollSession", c["bug-in-poll-once"].token)] = 1
@@ -222,6 +236,47 @@ def test_a_ready_event_that_cannot_be_published_ends_in_a_deleted_session_and_a_
     [session] = outcome.sessions
     assert detail["sessionId"] == session["sessionId"]
     assert session["state"] in ("DELETE_IN_PROGRESS", "DELETED")
+
+
+def test_a_caught_ready_failure_then_an_unpublished_failed_event_is_reconciled_into_one_event(
+    outcomes, injector, engine, emulator
+):
+    from session_provisioning.logic.reconcile import reconcile_execution
+    from session_provisioning.nimble.client import nimble_client
+    from tests.workflow.test_reconcile import status_change
+
+    outcome = outcomes["both-rejected-always"]
+    name = outcome.case.name
+    assert outcome.result["status"] == "FAILED"
+    assert outcome.result["error"] == "EventBridge.FailedEntry"
+    assert outcome.events == []  # the workflow published nothing...
+    exits = [e["stateExitedEventDetails"]["name"] for e in outcome.history if "stateExitedEventDetails" in e]
+    assert "PublishReady" in exits  # ...although PublishReady was exited (its failure caught)
+    assert outcome.history_errors("PublishFailed") == ["EventBridge.FailedEntry"] * (1 + PUBLISH_RETRIES)
+    assert outcome.history[-1]["type"] == "ExecutionFailed"  # uncaught: no exit, as on AWS
+    assert outcome.history[-2]["type"] == "TaskFailed"
+
+    injector.rejections[(name, FAILED)] = 0  # EventBridge accepts the reconciler's event
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    description = sfn.describe_execution(executionArn=outcome.arn)
+    # The status-change event's detail carries the execution's error and cause.
+    detail = {**status_change(description), "error": description["error"], "cause": description["cause"]}
+    result = reconcile_execution(
+        detail,
+        sfn_client=sfn,
+        nimble_client=nimble_client(endpoint_url=emulator.url, region_name=REGION),
+        events_client=boto3.client("events", region_name=REGION),
+        event_bus_name=engine.event_bus_name,
+        event_source=engine.event_source,
+    )
+
+    assert result["action"] == "ANNOUNCED"
+    [event] = [e for e in events_for(engine.events(), name) if e["detail-type"] in (READY, FAILED)]
+    assert event["detail-type"] == FAILED
+    assert event["detail"]["error"]["code"] == "EventBridge.FailedEntry"
+    [session] = outcome.sessions
+    assert event["detail"]["sessionId"] == session["sessionId"]
+    assert sessions_for_token(emulator, outcome.case.token)[0]["state"] in ("DELETE_IN_PROGRESS", "DELETED")
 
 
 # --- a bug in a step ---------------------------------------------------------------------------

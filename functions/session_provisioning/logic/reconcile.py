@@ -6,7 +6,8 @@ states: no cleanup, no terminal event. Step Functions still announces its end wi
 "Step Functions Execution Status Change" event; this reconciler, triggered by it, reads the
 execution's history and does what the workflow would have done:
 
-- a terminal event was published (PublishReady or PublishFailed completed): nothing to do;
+- a terminal event was published (PublishReady's or PublishFailed's putEvents succeeded):
+  nothing to do;
 - otherwise: delete the session if one was created (DeleteSession's logic, confirmation and
   all), then publish the Streaming Session Failed event with code ExecutionAborted,
   ExecutionTimedOut or the execution's own error.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,25 @@ from session_provisioning.models.events import FAILED_DETAIL_TYPE
 from session_provisioning.models.workflow import CreatedSession, WorkflowState
 
 PUBLISHING_STATES = frozenset({"PublishReady", "PublishFailed"})
+#: The events that say a task's call succeeded. A ``...StateExited`` does not: Step Functions
+#: records ``TaskStateExited`` also after a failure that a Catch handled.
+TASK_SUCCEEDED_EVENTS = frozenset({"TaskSucceeded", "LambdaFunctionSucceeded"})
+
+
+def published_terminal_event(events: Iterable[dict[str, Any]]) -> bool:
+    """Whether a publishing state's putEvents succeeded, read as AWS records a history.
+
+    Each event names its cause (``previousEventId``): a ``TaskSucceeded`` follows ``TaskStarted``,
+    ``TaskScheduled`` and the state's ``TaskStateEntered``, which names the state.
+    """
+    state_of: dict[int, str | None] = {}
+    for event in events:
+        entered = event.get("stateEnteredEventDetails")
+        state = entered["name"] if entered else state_of.get(event.get("previousEventId", 0))
+        state_of[event.get("id", 0)] = state
+        if event.get("type") in TASK_SUCCEEDED_EVENTS and state in PUBLISHING_STATES:
+            return True
+    return False
 
 
 def history(sfn_client: Any, execution_arn: str) -> Iterator[dict[str, Any]]:
@@ -52,18 +72,14 @@ def reconcile_execution(
     """Handles one Execution Status Change `detail`; returns what it did (for the log)."""
     status = detail.get("status")
     execution_arn = detail["executionArn"]
-    announced = False
+    events = list(history(sfn_client, execution_arn))
     latest_state: dict[str, Any] | None = None  # the last state output that held a session
-    for event in history(sfn_client, execution_arn):
+    for event in events:
         exited = event.get("stateExitedEventDetails")
-        if not exited:
-            continue
-        if exited["name"] in PUBLISHING_STATES:
-            announced = True
-        output = parse_json_object(exited.get("output"))
+        output = parse_json_object(exited.get("output")) if exited else None
         if output and isinstance(output.get("created"), dict):
             latest_state = output
-    if announced:
+    if published_terminal_event(events):
         return {"action": "NONE", "reason": "a terminal event was already published"}
 
     state = _workflow_state(latest_state)

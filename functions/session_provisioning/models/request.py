@@ -6,9 +6,10 @@ constraint changes here or nowhere.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from session_provisioning.models.base import WireModel
 
@@ -36,6 +37,41 @@ StudioId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 StreamingImageId = Annotated[str, StringConstraints(min_length=0, max_length=22, pattern=r"^[a-zA-Z0-9-_]*$")]
 NonEmptyString = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 
+# Tags: AWS's general tag limits (Nimble Studio published none of its own), which the emulator
+# enforces too. The request travels in the workflow's state several times over (the request,
+# the session Nimble returns, the event detail), and a state over 256 KiB ends the execution
+# past every Catch (States.DataLimitExceeded); MAX_TAGS_JSON_BYTES bounds what the character
+# limits alone do not: non-ASCII text, whose JSON escapes take up to 12 bytes a character.
+MAX_TAGS = 50
+MAX_TAG_KEY_CHARS = 128
+MAX_TAG_VALUE_CHARS = 256
+RESERVED_TAG_PREFIX = "aws:"
+MAX_TAGS_JSON_BYTES = 20 * 1024  # 50 tags of the longest ASCII keys and values fit
+
+
+def json_bytes(value: object) -> int:
+    """The size of ``value`` as JSON text with non-ASCII characters escaped (the larger measure)."""
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def _unreserved(key: str) -> str:
+    if key.lower().startswith(RESERVED_TAG_PREFIX):
+        raise ValueError(f"the prefix {RESERVED_TAG_PREFIX!r} is reserved for AWS")
+    return key
+
+
+def _within_json_budget(tags: dict[str, str]) -> dict[str, str]:
+    if json_bytes(tags) > MAX_TAGS_JSON_BYTES:
+        raise ValueError(f"the tags take more than {MAX_TAGS_JSON_BYTES} bytes as JSON")
+    return tags
+
+
+TagKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TAG_KEY_CHARS), AfterValidator(_unreserved)
+]
+TagValue = Annotated[str, StringConstraints(max_length=MAX_TAG_VALUE_CHARS)]
+Tags = Annotated[dict[TagKey, TagValue], Field(max_length=MAX_TAGS), AfterValidator(_within_json_budget)]
+
 
 class RequestModel(WireModel):
     """Strict models of what a client sends, as Nimble Studio validates it."""
@@ -54,7 +90,7 @@ class SessionRequestBody(RequestModel):
     ec2_instance_type: Ec2InstanceType | None = None
     owned_by: NonEmptyString | None = None
     streaming_image_id: StreamingImageId | None = None
-    tags: dict[str, str] | None = None
+    tags: Tags | None = None
 
     def to_wire(self) -> dict:
         """The members that were given, camelCase, as both our API and the Nimble API take them."""

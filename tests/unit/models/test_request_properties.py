@@ -12,6 +12,7 @@ example database, bounded ``max_examples``.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -58,7 +59,13 @@ def body_violations(body: Any) -> set[str]:
         "ec2InstanceType": lambda v: isinstance(v, str) and v in EC2_INSTANCE_TYPES,
         "ownedBy": lambda v: text_ok(v, 1, TEXT_MAX),
         "streamingImageId": lambda v: text_ok(v, 0, IMAGE_MAX) and IMAGE_PATTERN.fullmatch(v) is not None,
-        "tags": lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+        "tags": lambda v: (
+            isinstance(v, dict)
+            and len(v) <= 50  # AWS's general tag limits
+            and all(1 <= len(k) <= 128 and not k.lower().startswith("aws:") for k in v)
+            and all(isinstance(x, str) and len(x) <= 256 for x in v.values())
+            and len(json.dumps(v, separators=(",", ":"))) <= 20 * 1024
+        ),
     }
     for name, check in optional_checks.items():
         if body.get(name) is not None and not check(body[name]):  # null means absent
@@ -124,7 +131,11 @@ VALID_MEMBERS: dict[str, st.SearchStrategy[Any]] = {
     "ec2InstanceType": st.sampled_from(EC2_INSTANCE_TYPES),
     "ownedBy": st.one_of(st.emails(), sized_text(1, TEXT_MAX)).filter(lambda v: 1 <= len(v) <= TEXT_MAX),
     "streamingImageId": st.text(IMAGE_CHARS, max_size=IMAGE_MAX),
-    "tags": st.dictionaries(st.text(max_size=16), st.text(max_size=16), max_size=4),
+    "tags": st.dictionaries(
+        st.text(min_size=1, max_size=16).filter(lambda k: not k.lower().startswith("aws:")),
+        st.text(max_size=16),
+        max_size=4,
+    ),
 }
 #: Values just outside the constraints (and just inside: the oracle decides).
 EDGE_MEMBERS: dict[str, st.SearchStrategy[Any]] = {
