@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from local.engine import ACCOUNT_ID, REGION, LocalEngine
+from tests.support.waiting import wait_until
 from tests.support.workflow import ENVIRONMENT, PARAMETERS, execution_input, sessions_for_token
 
 # One PollSession invocation checks 4 times, 2 s apart: a Lambda call that is still running
@@ -33,14 +34,6 @@ def engine(emulator):
         parameter_overrides={**SLOW_POLL, "NimbleEndpointUrl": emulator.url}, environment=ENVIRONMENT
     ) as running:
         yield running
-
-
-def wait_until(condition, timeout: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return value
 
 
 def backend_execution(arn: str):

@@ -8,14 +8,13 @@ serve new requests afterwards as before.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from local.chaos import http_json
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import LocalEngine
 from tests.support.reliability import CLEANUP_PATH_END, Case, collect, expect_failed_event, expect_ready_event
+from tests.support.waiting import wait_until
 from tests.support.workflow import ENVIRONMENT, sessions_for_token
 
 WORKFLOWS = 5
@@ -40,13 +39,6 @@ def engine(emulator):
         parameter_overrides={**PARAMETERS, "NimbleEndpointUrl": emulator.url}, environment=ENVIRONMENT
     ) as running:
         yield running
-
-
-def wait_until(condition, timeout: float = 30, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_a_restart_mid_flight_ends_every_workflow_with_a_clear_failure(engine, emulator, unique):

@@ -40,6 +40,7 @@ from tests.support.reliability import (
     expect_ready_event,
     run_cases,
 )
+from tests.support.waiting import wait_until
 from tests.support.workflow import (
     ENVIRONMENT,
     LAUNCH_PROFILE,
@@ -334,6 +335,25 @@ def test_a_bug_in_describing_the_failure_still_names_the_request(outcomes):
     assert detail.get("clientToken") == outcome.case.token
     assert detail.get("studioId") == STUDIO
     assert detail.get("launchProfileId") == LAUNCH_PROFILE
+
+
+def test_a_bug_in_describing_the_failure_of_an_unnamed_request_still_ends_in_a_failed_event(engine, injector):
+    """An execution started outside the API, with an input that names nothing the fallback reads:
+    the fallback must not stop at a missing member (States.Runtime, past every Catch)."""
+    name = f"unnamed-{uuid.uuid4().hex[:10]}"
+    injector.key_errors[("DescribeFailure", name)] = None
+    injector.arm()
+    arn = engine.start_execution({"request": "not a request"}, name=name)
+    result = engine.wait(arn, timeout=120)
+    assert result["status"] == "FAILED"
+    assert result["error"] == "InternalError"
+    events = wait_until(
+        lambda: [e for e in engine.events() if e["detail"].get("requestId") == name], what="the Failed event"
+    )
+    [event] = events
+    assert event["detail-type"] == FAILED
+    assert event["detail"]["error"]["code"] == "InternalError"
+    assert event["detail"]["error"]["step"] == "DescribeFailure"
 
 
 # --- a step that timed out after its side effect went through ------------------------------------
