@@ -135,9 +135,10 @@ def describe_invocation(record: dict[str, Any]) -> str:
         then = "to its dead-letter queue" if record["lastAttempt"] else "retried"
         outcome = f"error {str(error)[:160]} ({then})"
     elif isinstance(response, dict) and "action" in response:
-        outcome = " ".join(str(response[key]) for key in ("action", "reason") if response.get(key))
+        reason = response.get("reason")
+        outcome = f"{response['action']} ({reason})" if reason else str(response["action"])
     else:
-        outcome = "done"
+        outcome = "ok"
     clock = datetime.now().strftime("%H:%M:%S")
     return (
         f"{clock} {name}  target    {record['function']} ({trigger}, attempt {record['attempt']}): {outcome}"
