@@ -4,6 +4,7 @@
     ENG  moto's ASL engine            the very statemachine/ definition, real step handlers
     NIM  http://127.0.0.1:$NIMBLE_PORT  the Nimble Studio emulator
     EVT  $EVENTS_FILE                 every EventBridge event, one JSON line each
+    RUL  the template's EventBridge rules  reconciler, sample consumer: async, retried, DLQs
 
 `LocalStack` is also what the end-to-end tests, `make demo`, `make chaos` and the
 benchmarks start, so they exercise exactly what a user runs.
