@@ -29,6 +29,14 @@ The engine only wires its parts; each lives in its own module:
   modules in every worker before its handler (like Lambda's ``AWS_LAMBDA_EXEC_WRAPPER``; tests
   inject faults with it). ``runtime="in-process"`` (:mod:`local.inprocess_runtime`) calls the
   handlers in this process instead: only for the polling benchmark's virtual clock.
+* :mod:`local.status_events` sends Step Functions' "Execution Status Change" events (RUNNING
+  and every terminal status) to the default bus from a delivery thread
+  (:meth:`LocalEngine.status_events` lists them); with ``event_rules=True``,
+  :mod:`local.event_targets` creates the template's ``EventBridgeRule`` rules in moto and
+  invokes their functions asynchronously, with the template's retries and dead-letter queues
+  (``retry_delay_scale`` shrinks Lambda's 1 and 2 minute retry delays; ``on_invocation`` is
+  told of each attempt). ``make run`` turns the rules on; the engine alone leaves them off so
+  that a test can call a target itself (tests/workflow/test_reconcile.py).
 * :mod:`local.lambda_hook` answers Lambda ``Invoke`` on boto3's default session (the one
   moto's ASL engine calls through) with the runtime's result, as Lambda reports it: an
   exception's class name is the ``errorType`` that Retry and Catch match.
@@ -72,6 +80,7 @@ from types import TracebackType
 from typing import Any
 
 from local.event_sink import EventSink
+from local.event_targets import EventTargets, rule_targets
 from local.lambda_hook import LambdaInvokeHook
 from local.lambda_invoke import LambdaContext, LambdaInvocationError
 from local.lambda_runtime import DEFAULT_MAX_WORKERS, WorkerRuntime
@@ -132,6 +141,9 @@ class LocalEngine:
         runtime: str = "process",
         preload: Sequence[str] = (),
         max_workers_per_function: int = DEFAULT_MAX_WORKERS,
+        event_rules: bool = False,
+        retry_delay_scale: float = 1.0,
+        on_invocation: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.template = load_template(self.template_path)
@@ -149,6 +161,12 @@ class LocalEngine:
         if self.preload and runtime != "process":
             raise EngineError("preload needs the worker runtime (runtime='process')")
         self.max_workers_per_function = max_workers_per_function
+        # Status-change events and the template's rules (local.status_events, local.event_targets).
+        self.event_rules, self.retry_delay_scale = event_rules, retry_delay_scale
+        self.on_invocation = on_invocation
+        self._status_sink: EventSink | None = None
+        self._emitter: Any = None  # local.status_events.StatusChangeEmitter
+        self._targets: EventTargets | None = None
 
         plan = make_plan(self.resolver, self.template_path.parent, self.function_timeouts)
         self.plan = plan
@@ -222,6 +240,24 @@ class LocalEngine:
         moto_patches.install_parse_cache()
         self._runtime = self._make_runtime()
         self._runtime.start()
+        self._start_status_events()
+
+    def _start_status_events(self) -> None:
+        """Step Functions' status-change events on the default bus; the template's rules, if asked."""
+        from local.status_events import SOURCE as STATUS_SOURCE
+        from local.status_events import StatusChangeEmitter
+
+        self._status_sink = EventSink("default", STATUS_SOURCE, queue_name="local-engine-status-sink")
+        self._status_sink.start()
+        if self.event_rules:
+            self._targets = EventTargets(
+                rule_targets(self.resolver),
+                self.functions,
+                self._invoke_runtime,
+                retry_delay_scale=self.retry_delay_scale,
+                on_invocation=self.on_invocation,
+            ).start()
+        self._emitter = StatusChangeEmitter().start()
 
     def _make_runtime(self) -> Any:
         environments = {logical_id: self.handler_environment(logical_id) for logical_id in self.functions}
@@ -263,6 +299,10 @@ class LocalEngine:
                     LocalEngine._active = None
             return
         try:
+            # Executions stopped below are not announced: no reconciler runs at shutdown.
+            for part in (self._emitter, self._targets, self._status_sink):
+                if part is not None:
+                    part.stop()
             if self._sfn is not None:
                 with contextlib.suppress(Exception):
                     self._stop_running_executions()
@@ -339,6 +379,21 @@ class LocalEngine:
         self._require_started()
         assert self._sink is not None
         return self._sink.events()
+
+    def status_events(self) -> list[dict[str, Any]]:
+        """Every "Step Functions Execution Status Change" event on the default bus so far."""
+        self._require_started()
+        assert self._status_sink is not None
+        return self._status_sink.events()
+
+    def queue_messages(self, queue_name: str) -> list[dict[str, Any]]:
+        """The bodies of the messages now in a queue of the stack (e.g. a dead-letter queue)."""
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        return [json.loads(message["Body"]) for message in messages.get("Messages", [])]
 
     # ----- Lambda ---------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 :class:`EventSink` creates the custom event bus, an SQS queue and a rule that sends the queue
 every event of the workflow's ``source`` (all through ordinary boto3 clients, in moto), then
 drains the queue in a thread: each event once, into a list (:meth:`EventSink.events`), a JSON
-lines file and a callback.
+lines file and a callback. The engine runs a second one (``queue_name``) on the default bus
+for the ``aws.states`` status-change events, kept only in its list.
 
 moto delivers rule targets synchronously inside PutEvents (log groups, SQS, archives, other
 buses). The target's input transformer ``<aws.events.event.json>`` asks for the whole event:
@@ -27,7 +28,6 @@ __all__ = ["SINK_QUEUE", "EventSink"]
 LOG = logging.getLogger(__name__)
 
 SINK_QUEUE = "local-engine-event-sink"
-_SINK_RULE = "local-engine-event-sink"
 #: Delivered to targets as EventBridge does: the whole event, in this order.
 _EVENT_KEYS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
 
@@ -39,7 +39,10 @@ class EventSink:
         event_source: str,
         events_file: Path | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        *,
+        queue_name: str = SINK_QUEUE,
     ) -> None:
+        self.queue_name = queue_name
         self.event_bus_name = event_bus_name
         self.event_source = event_source
         self.events_file = events_file
@@ -60,19 +63,20 @@ class EventSink:
 
         events = boto3.client("events", region_name=REGION)
         self._sqs = boto3.client("sqs", region_name=REGION)
-        events.create_event_bus(Name=self.event_bus_name)
-        self._queue_url = self._sqs.create_queue(QueueName=SINK_QUEUE)["QueueUrl"]
+        if self.event_bus_name != "default":  # the account's default bus always exists
+            events.create_event_bus(Name=self.event_bus_name)
+        self._queue_url = self._sqs.create_queue(QueueName=self.queue_name)["QueueUrl"]
         queue_arn = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
         events.put_rule(
-            Name=_SINK_RULE,
+            Name=self.queue_name,
             EventBusName=self.event_bus_name,
             EventPattern=json.dumps({"source": [self.event_source]}),
             State="ENABLED",
         )
         events.put_targets(
-            Rule=_SINK_RULE,
+            Rule=self.queue_name,
             EventBusName=self.event_bus_name,
             Targets=[
                 {
@@ -86,7 +90,7 @@ class EventSink:
             self.events_file.parent.mkdir(parents=True, exist_ok=True)
             self._stream = open(self.events_file, "a", encoding="utf-8")  # noqa: SIM115
         self._stop.clear()
-        self._thread = threading.Thread(target=self._drain_loop, name="local-engine-events", daemon=True)
+        self._thread = threading.Thread(target=self._drain_loop, name=self.queue_name, daemon=True)
         self._thread.start()
         return self
 

@@ -131,3 +131,29 @@ class ProgressWatcher:
                 clock = stamp.strftime("%H:%M:%S") if isinstance(stamp, datetime) else str(stamp)
                 self._print(f"{clock} {name}  {line}")
         self._seen[arn] = len(events)
+
+
+def describe_invocation(record: dict[str, Any]) -> str:
+    """One line for an asynchronous invocation of a rule's target (see local.event_targets)."""
+    event = record["event"]
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    name = detail.get("name") or detail.get("requestId") or event.get("id")
+    trigger = detail.get("status") or event.get("detail-type")
+    response = record["response"]
+    if record["failed"]:
+        error = (
+            response
+            if not isinstance(response, dict)
+            else f"{response.get('errorType')}: {response.get('errorMessage')}"
+        )
+        then = "to its dead-letter queue" if record["lastAttempt"] else "retried"
+        outcome = f"error {str(error)[:160]} ({then})"
+    elif isinstance(response, dict) and "action" in response:
+        reason = response.get("reason")
+        outcome = f"{response['action']} ({reason})" if reason else str(response["action"])
+    else:
+        outcome = "ok"
+    clock = datetime.now().strftime("%H:%M:%S")
+    return (
+        f"{clock} {name}  target    {record['function']} ({trigger}, attempt {record['attempt']}): {outcome}"
+    )

@@ -4,6 +4,7 @@
     ENG  moto's ASL engine            the very statemachine/ definition, real step handlers
     NIM  http://127.0.0.1:$NIMBLE_PORT  the Nimble Studio emulator
     EVT  $EVENTS_FILE                 every EventBridge event, one JSON line each
+    RUL  the template's EventBridge rules  reconciler, sample consumer: async, retried, DLQs
 
 `LocalStack` is also what the end-to-end tests, `make demo`, `make chaos` and the
 benchmarks start, so they exercise exactly what a user runs.
@@ -28,7 +29,7 @@ import boto3
 from local.api_gateway import RunningApi, serve_api
 from local.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from local.engine import REGION, LocalEngine
-from local.progress import ProgressWatcher
+from local.progress import ProgressWatcher, describe_invocation
 
 # Local pacing: the deployed defaults (60 s initial wait, 10 s interval) are for real GPU
 # instances; the emulator provisions in seconds, so the loop runs in seconds too.
@@ -60,6 +61,8 @@ class StackSettings:
     provisioning_seconds: float | tuple[float, float] = 5.0
     parameter_overrides: dict[str, str] = field(default_factory=lambda: dict(LOCAL_POLLING))
     log_level: str = "WARNING"
+    # Lambda waits 1 and 2 minutes before retrying a failed asynchronous invocation; locally less.
+    async_retry_delay_scale: float = 0.1
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> StackSettings:
@@ -69,6 +72,7 @@ class StackSettings:
             events_file=Path(environ.get("EVENTS_FILE", ".local/events.jsonl")),
             provisioning_seconds=float(environ.get("NIMBLE_PROVISIONING_SECONDS", "5")),
             log_level=environ.get("LOG_LEVEL", "WARNING"),
+            async_retry_delay_scale=float(environ.get("ASYNC_RETRY_DELAY_SCALE", "0.1")),
         )
         for variable, parameter in POLLING_ENVIRONMENT.items():
             if variable in environ:
@@ -127,6 +131,10 @@ class LocalStack:
                 },
                 events_file=settings.events_file,
                 on_event=self._on_event,
+                # The template's EventBridge rules and their functions (reconciler, consumer).
+                event_rules=True,
+                retry_delay_scale=settings.async_retry_delay_scale,
+                on_invocation=self._print_invocation if self._progress is not None else None,
             ).start()
             self.api = serve_api(
                 lambda event: self.engine.invoke("ApiFunction", event), port=settings.api_port
@@ -140,6 +148,10 @@ class LocalStack:
             self.stop()
             raise
         return self
+
+    def _print_invocation(self, record: dict[str, Any]) -> None:
+        if self._progress is not None:
+            self._progress(describe_invocation(record))
 
     def stop(self) -> None:
         for part in (self._watcher, self.api, self.engine, self.emulator):

@@ -24,6 +24,7 @@ __all__ = [
     "FUNCTION_TYPES",
     "NO_VALUE",
     "PARTITION",
+    "QUEUE_TYPE",
     "REGION",
     "REPO_ROOT",
     "STATE_MACHINE_TYPES",
@@ -43,6 +44,7 @@ DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 FUNCTION_TYPES = frozenset({"AWS::Serverless::Function", "AWS::Lambda::Function"})
 STATE_MACHINE_TYPES = frozenset({"AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"})
 EVENT_BUS_TYPE = "AWS::Events::EventBus"
+QUEUE_TYPE = "AWS::SQS::Queue"
 
 
 class EngineError(RuntimeError):
@@ -202,6 +204,12 @@ class TemplateResolver:
         properties = self.resources[logical_id].get("Properties") or {}
         return cfn_string(self.resolve(properties["Name"]))
 
+    def queue_name(self, logical_id: str) -> str:
+        """An SQS queue's name: its ``QueueName``, else its logical id."""
+        properties = self.resources[logical_id].get("Properties") or {}
+        name = properties.get("QueueName")
+        return cfn_string(self.resolve(name)) if name is not None else logical_id
+
     def _resource_type(self, logical_id: str) -> str:
         if logical_id not in self.resources:
             raise EngineError(f"unknown resource or parameter {logical_id}")
@@ -250,6 +258,13 @@ class TemplateResolver:
         if kind == EVENT_BUS_TYPE and attribute == "Arn":
             name = self.event_bus_name(logical_id)
             return f"arn:{PARTITION}:events:{self.region}:{self.account_id}:event-bus/{name}"
+        if kind == QUEUE_TYPE and attribute in ("Arn", "QueueName"):
+            name = self.queue_name(logical_id)
+            return (
+                name
+                if attribute == "QueueName"
+                else f"arn:{PARTITION}:sqs:{self.region}:{self.account_id}:{name}"
+            )
         raise EngineError(f"!GetAtt {logical_id}.{attribute} ({kind}) is not supported locally")
 
     # ----- intrinsic functions ----------------------------------------------------------------

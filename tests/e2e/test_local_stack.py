@@ -116,6 +116,10 @@ def test_make_run_serves_the_api_streams_progress_and_stops_cleanly(stack):
     ]
     for step in ("accepted", "created", "polled"):
         output.wait_for(f"{request_id}  {step}")
+    # The sample consumer ran through its rule (the template's EventBridgeRule).
+    output.wait_for(
+        f"{request_id}  target    SessionReadyConsumerFunction (Streaming Session Ready, attempt 1): ok"
+    )
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0

@@ -1,0 +1,186 @@
+"""Step Functions' "Execution Status Change" events, emitted locally as AWS sends them.
+
+Step Functions sends an event to the account's default bus whenever a Standard execution's
+status changes (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED): source ``aws.states``,
+detail-type ``Step Functions Execution Status Change``, ``resources`` = [executionArn], and a
+detail with executionArn, stateMachineArn, name, status, startDate, stopDate (epoch
+milliseconds), input, inputDetails, output, outputDetails, error, cause.
+
+:class:`StatusChangeEmitter` hooks moto's execution life cycle (a process-wide, class-level
+patch of ``moto.stepfunctions.parser.backend.execution``: ``Execution.start`` for RUNNING and
+``BaseExecutionWorkerCommunication.terminated`` for the terminal status). The hook only takes
+a snapshot of the execution and puts it on a queue; a delivery thread sends it with PutEvents
+to the default bus, where moto matches it against the rules (the template's, created by
+:mod:`local.event_targets`). So the execution thread never waits for delivery, and delivery
+is reliable (AWS: best effort) and in order for an execution.
+
+The hook belongs with the other moto patches in :mod:`local.moto_patches` (it is here only to
+keep that file out of a parallel change); it is written for the same moto version and
+imports that module's guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import threading
+from datetime import datetime
+from typing import Any
+
+from local import moto_patches  # noqa: F401 - refuses any moto but moto_patches.MOTO_VERSION
+from local.template import REGION
+
+__all__ = ["DETAIL_TYPE", "SOURCE", "StatusChangeEmitter", "status_change_detail"]
+
+LOG = logging.getLogger(__name__)
+
+SOURCE = "aws.states"
+DETAIL_TYPE = "Step Functions Execution Status Change"
+
+# The one emitter the class-level hook reports to (one engine per process).
+_active: StatusChangeEmitter | None = None
+_installed = False
+_install_lock = threading.Lock()
+
+
+def _millis(value: Any) -> int | None:
+    return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def _aborted_error_and_cause(execution: Any) -> tuple[str | None, str | None]:
+    """StopExecution's error and cause, as the history's ExecutionAborted records them."""
+    with contextlib.suppress(Exception):
+        for event in reversed(execution.to_history_output()["events"]):
+            details = event.get("executionAbortedEventDetails")
+            if details is not None:
+                return details.get("error") or None, details.get("cause") or None
+    return None, None
+
+
+def status_change_detail(execution: Any) -> dict[str, Any]:
+    """The event's detail for a moto parser ``Execution``, at its current status."""
+    status = execution.exec_status.value
+    error, cause = execution.error, execution.cause
+    if status == "ABORTED" and error is None and cause is None:
+        error, cause = _aborted_error_and_cause(execution)
+    succeeded = status == "SUCCEEDED"
+    return {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": _millis(execution.start_date),
+        "stopDate": _millis(execution.stop_date) if status != "RUNNING" else None,
+        "input": _json_text(execution.input_data),
+        "output": _json_text(execution.output) if succeeded else None,
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True} if succeeded else None,
+        "error": error,
+        "cause": cause,
+    }
+
+
+def _is_standard(execution: Any) -> bool:
+    kind = getattr(execution, "sm_type", None)
+    return getattr(kind, "value", kind) == "STANDARD" and type(execution).__name__ == "Execution"
+
+
+def _report(execution: Any) -> None:
+    emitter = _active
+    if emitter is None or not _is_standard(execution):
+        return
+    try:
+        emitter.enqueue(status_change_detail(execution))
+    except Exception:  # never let our hook break moto's execution thread
+        LOG.exception("status change of %s not emitted", getattr(execution, "exec_arn", "?"))
+
+
+def _install_hook() -> None:
+    """Class-level, process-wide, idempotent; reports to the active emitter only."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        from moto.stepfunctions.parser.backend import execution as module
+
+        original_start = module.Execution.start
+        original_terminated = module.BaseExecutionWorkerCommunication.terminated
+
+        def start(self: Any) -> None:
+            original_start(self)
+            _report(self)  # exec_status is RUNNING once start() returns
+
+        def terminated(self: Any) -> None:
+            original_terminated(self)  # sets exec_status, stop_date, output, error, cause
+            _report(self.execution)
+
+        module.Execution.start = start
+        module.BaseExecutionWorkerCommunication.terminated = terminated
+        _installed = True
+
+
+class StatusChangeEmitter:
+    """Queues every status change of a Standard execution; a thread puts them on the default bus."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._events: Any = None
+        self.published = 0
+
+    def start(self) -> StatusChangeEmitter:
+        global _active
+        import boto3
+
+        self._events = boto3.client("events", region_name=REGION)
+        _install_hook()
+        with _install_lock:
+            if _active is not None and _active is not self:
+                raise RuntimeError("another StatusChangeEmitter is active in this process")
+            _active = self
+        self._thread = threading.Thread(target=self._deliver_loop, name="status-change-events", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops reporting; delivers what was queued before, then ends the thread."""
+        global _active
+        with _install_lock:
+            if _active is self:
+                _active = None
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def enqueue(self, detail: dict[str, Any]) -> None:
+        self._queue.put(detail)
+
+    def _deliver_loop(self) -> None:
+        while (detail := self._queue.get()) is not None:
+            try:
+                self._put(detail)
+            except Exception:
+                LOG.exception("status change event for %s not delivered", detail.get("executionArn"))
+
+    def _put(self, detail: dict[str, Any]) -> None:
+        millis = detail["stopDate"] or detail["startDate"]
+        entry: dict[str, Any] = {
+            "Source": SOURCE,
+            "DetailType": DETAIL_TYPE,
+            "Detail": json.dumps(detail, separators=(",", ":")),
+            "Resources": [detail["executionArn"]],
+            "EventBusName": "default",
+        }
+        if millis is not None:
+            entry["Time"] = datetime.fromtimestamp(millis / 1000).astimezone()
+        response = self._events.put_events(Entries=[entry])
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"PutEvents refused the event: {response['Entries']}")
+        self.published += 1
