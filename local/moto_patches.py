@@ -40,6 +40,7 @@ __all__ = [
     "install_parse_cache",
     "install_put_events_cause_shim",
     "install_start_execution_shim",
+    "install_status_change_hook",
     "install_stop_execution_shim",
     "install_terminal_errors_patch",
     "virtual_clock",
@@ -269,6 +270,36 @@ def install_put_events_cause_shim() -> None:
 
 
 # --- a virtual clock for the ASL engine ---------------------------------------------------------
+
+
+_status_change_hook_installed = False
+
+
+def install_status_change_hook(report: Callable[[Any], None]) -> None:
+    """Calls ``report(execution)`` when an execution starts (RUNNING) and when it ends.
+
+    moto sends no "Execution Status Change" events; local.status_events builds them from these
+    calls. Class-level and process-wide: installed once; ``report`` must never raise.
+    """
+    global _status_change_hook_installed
+    if _status_change_hook_installed:
+        return
+    from moto.stepfunctions.parser.backend import execution as module
+
+    original_start = module.Execution.start
+    original_terminated = module.BaseExecutionWorkerCommunication.terminated
+
+    def start(self: Any) -> None:
+        original_start(self)
+        report(self)  # exec_status is RUNNING once start() returns
+
+    def terminated(self: Any) -> None:
+        original_terminated(self)  # sets exec_status, stop_date, output, error, cause
+        report(self.execution)
+
+    module.Execution.start = start
+    module.BaseExecutionWorkerCommunication.terminated = terminated
+    _status_change_hook_installed = True
 
 
 class Clock(Protocol):

@@ -14,9 +14,8 @@ to the default bus, where moto matches it against the rules (the template's, cre
 :mod:`local.event_targets`). So the execution thread never waits for delivery, and delivery
 is reliable (AWS: best effort) and in order for an execution.
 
-The hook belongs with the other moto patches in :mod:`local.moto_patches` (it is here only to
-keep that file out of a parallel change); it is written for the same moto version and
-imports that module's guard.
+The hook itself is :func:`local.moto_patches.install_status_change_hook`, with the other
+patches of moto's internals.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from local import moto_patches  # noqa: F401 - refuses any moto but moto_patches.MOTO_VERSION
+from local.moto_patches import install_status_change_hook
 from local.template import REGION
 
 __all__ = ["DETAIL_TYPE", "SOURCE", "StatusChangeEmitter", "status_change_detail"]
@@ -41,7 +40,6 @@ DETAIL_TYPE = "Step Functions Execution Status Change"
 
 # The one emitter the class-level hook reports to (one engine per process).
 _active: StatusChangeEmitter | None = None
-_installed = False
 _install_lock = threading.Lock()
 
 
@@ -101,30 +99,6 @@ def _report(execution: Any) -> None:
         LOG.exception("status change of %s not emitted", getattr(execution, "exec_arn", "?"))
 
 
-def _install_hook() -> None:
-    """Class-level, process-wide, idempotent; reports to the active emitter only."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        from moto.stepfunctions.parser.backend import execution as module
-
-        original_start = module.Execution.start
-        original_terminated = module.BaseExecutionWorkerCommunication.terminated
-
-        def start(self: Any) -> None:
-            original_start(self)
-            _report(self)  # exec_status is RUNNING once start() returns
-
-        def terminated(self: Any) -> None:
-            original_terminated(self)  # sets exec_status, stop_date, output, error, cause
-            _report(self.execution)
-
-        module.Execution.start = start
-        module.BaseExecutionWorkerCommunication.terminated = terminated
-        _installed = True
-
-
 class StatusChangeEmitter:
     """Queues every status change of a Standard execution; a thread puts them on the default bus."""
 
@@ -139,7 +113,7 @@ class StatusChangeEmitter:
         import boto3
 
         self._events = boto3.client("events", region_name=REGION)
-        _install_hook()
+        install_status_change_hook(_report)
         with _install_lock:
             if _active is not None and _active is not self:
                 raise RuntimeError("another StatusChangeEmitter is active in this process")
