@@ -132,6 +132,7 @@ class LocalEngine:
         runtime: str = "process",
         preload: Sequence[str] = (),
         max_workers_per_function: int = DEFAULT_MAX_WORKERS,
+        iam: bool | None = None,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.template = load_template(self.template_path)
@@ -165,6 +166,13 @@ class LocalEngine:
         self._runtime: Any = None
         self._moto_server: Any = None
         self._invoke_hook = LambdaInvokeHook(self.functions, self._invoke_runtime)
+        # --- IAM (issue 12): each function and the state machine call AWS as their role; on
+        # by default with worker processes (the in-process runtime has one identity only).
+        self.iam: Any = None
+        if iam or (iam is None and runtime == "process"):
+            from local.iam import LocalIam
+
+            self.iam = LocalIam(self.resolver, self.state_machine_logical_id)
 
     def handler_environment(self, logical_id: str) -> dict[str, str]:
         """A function's environment: local defaults, the template's (Globals + its own), the caller's."""
@@ -206,6 +214,8 @@ class LocalEngine:
         # mock_aws replaced boto3.DEFAULT_SESSION with None: this makes the session that moto's
         # ASL engine (boto3.client(...)) and every other default-session client will use.
         self._invoke_hook.install()
+        if self.iam is not None:
+            self.iam.start()  # roles assumed in moto's STS; the ASL engine's calls checked
         self._sfn = boto3.client("stepfunctions", region_name=REGION)
         self._sink = EventSink(self.event_bus_name, self.event_source, self.events_file, self.on_event)
         self._sink.start()
@@ -225,6 +235,15 @@ class LocalEngine:
 
     def _make_runtime(self) -> Any:
         environments = {logical_id: self.handler_environment(logical_id) for logical_id in self.functions}
+        if self.iam is not None:  # each worker signs with its role's credentials
+            for logical_id, environment in environments.items():
+                environment.update(self.iam.credentials(logical_id))
+            nimble = [
+                env["AWS_ENDPOINT_URL_NIMBLE"]
+                for env in environments.values()
+                if env.get("AWS_ENDPOINT_URL_NIMBLE")
+            ]
+            self.iam.configure_emulators(nimble)
         if self.runtime_kind == "in-process":
             from local.inprocess_runtime import InProcessRuntime
 
@@ -242,7 +261,10 @@ class LocalEngine:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per call
-        self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        if self.iam is not None:  # every request decided as its caller's role first
+            self._moto_server = self.iam.moto_server()
+        else:
+            self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto_server.start()
         host, port = self._moto_server.get_host_and_port()
         return f"http://{host}:{port}"
@@ -279,6 +301,8 @@ class LocalEngine:
             finally:
                 if self._mock is not None:
                     self._invoke_hook.remove()
+                    if self.iam is not None:
+                        self.iam.remove()
                     self._mock.stop()
                     self._mock = None
                 self._started = False
@@ -302,6 +326,8 @@ class LocalEngine:
         """
         self._require_started()
         self._invoke_hook.install()
+        if self.iam is not None:
+            self.iam.install()
         response = self._sfn.start_execution(
             stateMachineArn=self.state_machine_arn,
             name=name or str(uuid.uuid4()),
