@@ -19,11 +19,12 @@ AWS would refuse it:
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
-from local.iam.authority import Authority, Principal, issue_credentials
+from local.iam.authority import Authority, Principal, issue_credentials, operator_principal
 from local.iam.gate import AslCallsHook, iam_moto_server
 from local.iam.roles import Role, render_roles
 from local.template import TemplateResolver
@@ -39,11 +40,21 @@ class LocalIam:
         self.region, self.account = resolver.region, resolver.account_id
         self.state_machine_logical_id = state_machine_logical_id
         self.authority: Authority | None = None
+        self._operator_key = os.environ.get("AWS_ACCESS_KEY_ID")
         self.hook: AslCallsHook | None = None
 
     def start(self) -> None:
-        """Roles created and assumed in moto (the mock must be running); the ASL hook installed."""
+        """Roles created and assumed in moto (the mock must be running); the ASL hook installed.
+
+        This process's own access keys (before and under ``mock_aws``) are the operator's, an
+        administrator: the tests' and ``make run``'s own clients are not the stack's roles.
+        """
+        import boto3
+
         principals: list[Principal] = issue_credentials(self.roles.values(), self.region)
+        current = boto3.Session().get_credentials()
+        keys = {self._operator_key, current.access_key if current is not None else None} - {None}
+        principals += [operator_principal(str(key), self.account) for key in sorted(keys)]
         self.authority = Authority(principals)
         self.hook = AslCallsHook(self.authority, self.state_machine_logical_id, self.region, self.account)
         self.hook.install()

@@ -46,6 +46,25 @@ class Principal:
         }
 
 
+#: Who runs the local stack (tests, make run's operator): an administrator of the account.
+OPERATOR_ARN = "arn:aws:iam::{account}:user/local-operator"
+
+
+def operator_principal(access_key_id: str, account: str) -> Principal:
+    """The operator's own credentials (this process's): allowed everything, like an admin user."""
+    admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    role = Role(
+        owner=f"operator:{access_key_id}",
+        logical_id="LocalOperator",
+        name="local-operator",
+        arn=OPERATOR_ARN.format(account=account),
+        service="",
+        managed_policy_arns=(),
+        inline_policies={"AdministratorAccess": admin},
+    )
+    return Principal(role, role.arn, access_key_id, "", "")
+
+
 class UnknownAccessKey(Exception):
     """A request signed with an access key no role was issued (AWS: UnrecognizedClientException)."""
 

@@ -31,7 +31,7 @@ __all__ = ["POLICY_TEMPLATES", "Role", "managed_policy_document", "render_roles"
 
 _ARN_PREFIX = "arn:${AWS::Partition}"
 #: SAM policy template -> (its parameter, the SAM variable, actions, resource in Fn::Sub form).
-POLICY_TEMPLATES: dict[str, tuple[str, str, list[str], str]] = {
+POLICY_TEMPLATES: dict[str, tuple[str, str, str | list[str], str]] = {
     "LambdaInvokePolicy": (
         "FunctionName",
         "functionName",
@@ -47,7 +47,7 @@ POLICY_TEMPLATES: dict[str, tuple[str, str, list[str], str]] = {
     "EventBridgePutEventsPolicy": (
         "EventBusName",
         "eventBusName",
-        ["events:PutEvents"],
+        "events:PutEvents",  # a string in SAM's template, a list in the others
         _ARN_PREFIX + ":events:${AWS::Region}:${AWS::AccountId}:event-bus/${eventBusName}",
     ),
 }
