@@ -26,7 +26,10 @@ def test_the_local_rendering_is_what_the_sam_translator_makes(template, roles) -
     for owner, role in roles.items():
         properties = rendered[role.logical_id]["Properties"]
         assert tuple(resolver.resolve(properties["ManagedPolicyArns"])) == role.managed_policy_arns, owner
-        sam = {policy["PolicyName"]: resolver.resolve(policy["PolicyDocument"]) for policy in properties.get("Policies", [])}
+        sam = {
+            policy["PolicyName"]: resolver.resolve(policy["PolicyDocument"])
+            for policy in properties.get("Policies", [])
+        }
         assert sam == role.inline_policies, owner
         trusted = properties["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
         assert trusted == [role.service]
@@ -36,7 +39,9 @@ def nimble_actions(role) -> set[str]:
     found = set()
     for statement in statements(role.documents()):
         actions = statement.get("Action", [])
-        found.update(a for a in ([actions] if isinstance(actions, str) else actions) if a.startswith("nimble:"))
+        found.update(
+            a for a in ([actions] if isinstance(actions, str) else actions) if a.startswith("nimble:")
+        )
     return found
 
 
@@ -46,12 +51,16 @@ def test_every_nimble_grant_carries_its_dependent_actions(roles) -> None:
         documents = role.documents()
         granted = nimble_actions(role)
         # Dependent actions are checked for the called action only (not transitively).
-        called = granted - {dependent for action in granted for dependent, _ in dependent_requests(action, CONTEXT)}
+        called = granted - {
+            dependent for action in granted for dependent, _ in dependent_requests(action, CONTEXT)
+        }
         for action in sorted(called):
             ids = {"LaunchProfileId": "lp-1", "StudioId": "studio-1", "StreamingSessionId": "session-1"}
             for dependent, resource in dependent_requests(action, {**CONTEXT, **ids}):
                 checked += 1
-                assert evaluate(documents, dependent, resource).allowed, f"{owner}: {action} needs {dependent} on {resource}"
+                assert evaluate(documents, dependent, resource).allowed, (
+                    f"{owner}: {action} needs {dependent} on {resource}"
+                )
     assert checked >= 9  # create's five (seven resources) and the deletes' network interface
 
 
@@ -62,12 +71,14 @@ def test_nimble_grants_name_the_resource_types_the_reference_defines(roles) -> N
         for statement in statements(role.documents()):
             actions = statement.get("Action", [])
             for action in [actions] if isinstance(actions, str) else actions:
-                if not action.split(":")[0] in {"nimble", "ec2"}:
+                if action.split(":")[0] not in {"nimble", "ec2"}:
                     continue
                 allowed = {fill(arn, {**CONTEXT, **_wildcards(arn)}) for arn in arn_formats(action)}
                 resources = statement["Resource"]
                 for resource in [resources] if isinstance(resources, str) else resources:
-                    assert resource in allowed, f"{owner}: {action} on {resource}, reference: {sorted(allowed)}"
+                    assert resource in allowed, (
+                        f"{owner}: {action} on {resource}, reference: {sorted(allowed)}"
+                    )
 
 
 def _wildcards(arn_format: str) -> dict[str, str]:

@@ -23,7 +23,10 @@ def deny(action, resource="*", **extra) -> dict:
 
 def test_default_deny() -> None:
     assert evaluate([], "states:StartExecution", ARN).reason == IMPLICIT_DENY
-    assert evaluate([policy(allow("states:DescribeExecution"))], "states:StartExecution", ARN).reason == IMPLICIT_DENY
+    assert (
+        evaluate([policy(allow("states:DescribeExecution"))], "states:StartExecution", ARN).reason
+        == IMPLICIT_DENY
+    )
 
 
 def test_an_allow_allows() -> None:
@@ -38,7 +41,9 @@ def test_explicit_deny_wins_over_any_allow_in_any_policy() -> None:
 
 def test_actions_match_case_insensitively_resources_do_not() -> None:
     assert evaluate([policy(allow("STATES:startexecution", ARN))], "states:StartExecution", ARN).allowed
-    assert not evaluate([policy(allow("states:StartExecution", ARN.upper()))], "states:StartExecution", ARN).allowed
+    assert not evaluate(
+        [policy(allow("states:StartExecution", ARN.upper()))], "states:StartExecution", ARN
+    ).allowed
 
 
 @pytest.mark.parametrize(
@@ -47,7 +52,11 @@ def test_actions_match_case_insensitively_resources_do_not() -> None:
         ("arn:aws:states:*:*:stateMachine:*", ARN, True),
         ("arn:aws:states:us-east-1:123456789012:stateMachine:mach?ne", ARN, True),
         ("arn:aws:states:us-east-1:123456789012:stateMachine:mach?", ARN, False),
-        ("arn:aws:lambda:us-east-1:1:function:Create*", "arn:aws:lambda:us-east-1:1:function:CreateX:$LATEST", True),
+        (
+            "arn:aws:lambda:us-east-1:1:function:Create*",
+            "arn:aws:lambda:us-east-1:1:function:CreateX:$LATEST",
+            True,
+        ),
         ("arn:aws:nimble:*:*:streaming-session/*", "arn:aws:nimble:r:1:launch-profile/x", False),
         ("*", "anything:at/all", True),
         ("a.b", "axb", False),  # regex characters are literal
