@@ -27,8 +27,8 @@ The engine only wires its parts; each lives in its own module:
   state, one event at a time). Their own AWS calls reach this process's moto through a moto
   server on a free loopback port (``AWS_ENDPOINT_URL``). ``preload=("my.module",)`` imports
   modules in every worker before its handler (like Lambda's ``AWS_LAMBDA_EXEC_WRAPPER``; tests
-  inject faults with it). ``runtime="in-process"`` (:mod:`local.inprocess_runtime`) calls the
-  handlers in this process instead: only for the polling benchmark's virtual clock.
+  inject faults with it). Nimble Studio calls go to ``AWS_ENDPOINT_URL_NIMBLE`` (the emulator).
+  ``runtime="in-process"`` calls the handlers in this process: the polling benchmark only.
 * :mod:`local.status_events` sends Step Functions' "Execution Status Change" events (RUNNING
   and every terminal status) to the default bus from a delivery thread
   (:meth:`LocalEngine.status_events` lists them); with ``event_rules=True``,
@@ -37,6 +37,9 @@ The engine only wires its parts; each lives in its own module:
   (``retry_delay_scale`` shrinks Lambda's 1 and 2 minute retry delays; ``on_invocation`` is
   told of each attempt). ``make run`` turns the rules on; the engine alone leaves them off so
   that a test can call a target itself (tests/workflow/test_reconcile.py).
+* :mod:`local.iam` (``iam=``, on with worker processes) gives each function its role's
+  credentials and refuses, as AWS would, every call its role does not allow: in moto's server,
+  in the ASL engine's own calls (the state machine's role) and in the Nimble emulator;
 * :mod:`local.lambda_hook` answers Lambda ``Invoke`` on boto3's default session (the one
   moto's ASL engine calls through) with the runtime's result, as Lambda reports it: an
   exception's class name is the ``errorType`` that Retry and Catch match.
@@ -44,9 +47,6 @@ The engine only wires its parts; each lives in its own module:
 Each function's environment is ``LOCAL_ENVIRONMENT_DEFAULTS``, then the template's
 (``Globals`` + its own variables, resolved), then the caller's ``environment``
 (:meth:`LocalEngine.handler_environment`); this process's ``os.environ`` is left alone.
-
-Nimble Studio calls from the handlers are not intercepted: they go to the emulator named by
-``AWS_ENDPOINT_URL_NIMBLE`` over real HTTP.
 
 The engine uses process-wide state (moto's mock, boto3's default session): one
 ``LocalEngine`` at a time per process; ``start()`` refuses a second one.
@@ -60,10 +60,8 @@ Differences from AWS, on purpose:
   function (tests use it to make a step time out after its side effect went through).
 * Concurrency: at most ``max_workers_per_function`` workers per function; further
   invocations wait for one (Lambda would throttle). Init is not counted in the Timeout.
-* StartExecution: moto's name/input idempotency is made atomic and names are checked like
-  AWS; ``events:putEvents`` with a rejected entry fails the state with
-  ``EventBridge.FailedEntry`` and, as on AWS, a ``Cause`` that is the PutEvents response as
-  JSON text (see :mod:`local.moto_patches`).
+* Where moto differs from AWS in what we rely on (StartExecution's idempotency, StopExecution,
+  putEvents' FailedEntry cause, histories), :mod:`local.moto_patches` aligns it.
 """
 
 from __future__ import annotations
@@ -144,6 +142,7 @@ class LocalEngine:
         event_rules: bool = False,
         retry_delay_scale: float = 1.0,
         on_invocation: Callable[[dict[str, Any]], None] | None = None,
+        iam: bool | None = None,
     ) -> None:
         self.template_path = Path(template_path).resolve()
         self.template = load_template(self.template_path)
@@ -183,6 +182,13 @@ class LocalEngine:
         self._runtime: Any = None
         self._moto_server: Any = None
         self._invoke_hook = LambdaInvokeHook(self.functions, self._invoke_runtime)
+        # --- IAM (issue 12): each function and the state machine call AWS as their role; on
+        # by default with worker processes (the in-process runtime has one identity only).
+        self.iam: Any = None
+        if iam or (iam is None and runtime == "process"):
+            from local.iam import LocalIam
+
+            self.iam = LocalIam(self.resolver, self.state_machine_logical_id)
 
     def handler_environment(self, logical_id: str) -> dict[str, str]:
         """A function's environment: local defaults, the template's (Globals + its own), the caller's."""
@@ -224,6 +230,8 @@ class LocalEngine:
         # mock_aws replaced boto3.DEFAULT_SESSION with None: this makes the session that moto's
         # ASL engine (boto3.client(...)) and every other default-session client will use.
         self._invoke_hook.install()
+        if self.iam is not None:
+            self.iam.start()  # roles assumed in moto's STS; the ASL engine's calls checked
         self._sfn = boto3.client("stepfunctions", region_name=REGION)
         self._sink = EventSink(self.event_bus_name, self.event_source, self.events_file, self.on_event)
         self._sink.start()
@@ -261,6 +269,15 @@ class LocalEngine:
 
     def _make_runtime(self) -> Any:
         environments = {logical_id: self.handler_environment(logical_id) for logical_id in self.functions}
+        if self.iam is not None:  # each worker signs with its role's credentials
+            for logical_id, environment in environments.items():
+                environment.update(self.iam.credentials(logical_id))
+            nimble = [
+                env["AWS_ENDPOINT_URL_NIMBLE"]
+                for env in environments.values()
+                if env.get("AWS_ENDPOINT_URL_NIMBLE")
+            ]
+            self.iam.configure_emulators(nimble)
         if self.runtime_kind == "in-process":
             from local.inprocess_runtime import InProcessRuntime
 
@@ -278,7 +295,10 @@ class LocalEngine:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per call
-        self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        if self.iam is not None:  # every request decided as its caller's role first
+            self._moto_server = self.iam.moto_server()
+        else:
+            self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto_server.start()
         host, port = self._moto_server.get_host_and_port()
         return f"http://{host}:{port}"
@@ -319,6 +339,8 @@ class LocalEngine:
             finally:
                 if self._mock is not None:
                     self._invoke_hook.remove()
+                    if self.iam is not None:
+                        self.iam.remove()
                     self._mock.stop()
                     self._mock = None
                 self._started = False
@@ -342,6 +364,8 @@ class LocalEngine:
         """
         self._require_started()
         self._invoke_hook.install()
+        if self.iam is not None:
+            self.iam.install()
         response = self._sfn.start_execution(
             stateMachineArn=self.state_machine_arn,
             name=name or str(uuid.uuid4()),

@@ -12,10 +12,11 @@ import sys
 import traceback
 
 from local.emulator.api import SessionApi
+from local.emulator.authorization import authorize
 from local.emulator.backend import NimbleBackend
 from local.emulator.control import ControlEndpoint
 from local.emulator.exceptions import InternalServerErrorException, MethodNotAllowedException, NimbleError
-from local.emulator.protocol import Reply, Request, authenticate
+from local.emulator.protocol import Reply, Request, authenticate, json_object
 from local.emulator.routing import resolve
 
 __all__ = ["NimbleApp"]
@@ -28,6 +29,29 @@ class NimbleApp:
         self.backend = backend
         self._api = SessionApi(backend)
         self._control = ControlEndpoint(backend)
+        #: (principal ARN, action, resource, reason) of every IAM decision (enforcement on).
+        self.decisions: list[tuple[str, str, str, str]] = []
+
+    def _caller(self, request: Request, operation: str, params: dict[str, str]) -> str:
+        """The access key id; with IAM configured, the allowed principal's ARN (or a 403)."""
+        access_key = authenticate(request)
+        config = self.backend.config
+        if config.iam is None:
+            return access_key
+        try:
+            body = json_object(request.body)
+        except NimbleError:
+            body = {}  # the operation refuses it (400) once the caller may call it
+        return authorize(
+            config.iam,
+            access_key,
+            operation,
+            params,
+            body,
+            region=config.region,
+            account=config.account_id,
+            record=self.decisions,
+        )
 
     def handle(self, request: Request) -> Reply:
         operation: str | None = None
@@ -36,7 +60,7 @@ class NimbleApp:
             routes = self._control.routes if control else self._api.routes
             operation, handler, params = resolve(routes, request.method, request.path)
             if not control:
-                params["caller"] = authenticate(request)
+                params["caller"] = self._caller(request, operation, params)
             reply = handler(request, params)
             reply.operation = operation
             return reply

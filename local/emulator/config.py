@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from local.emulator.authorization import IamSettings
 from local.emulator.exceptions import NimbleError
 from local.emulator.faults import CamelModel, FaultSpec
 
@@ -71,6 +72,9 @@ class EmulatorConfig(CamelModel):
     faults: list[FaultSpec] = Field(default_factory=list)
     #: Seed for probabilities and random durations/status codes (reproducible runs).
     seed: int | None = None
+    #: Roles and policies: when set, every API call is decided by IAM's rules (see
+    #: :mod:`local.emulator.authorization`); unset, any signed request is accepted.
+    iam: IamSettings | None = None
 
     @field_validator("provisioning_seconds")
     @classmethod
@@ -94,7 +98,7 @@ class EmulatorConfig(CamelModel):
 
     def settings(self) -> dict[str, Any]:
         """The configuration minus the one-off faults/quota (shown elsewhere in snapshots)."""
-        return self.model_dump(by_alias=True, mode="json", exclude=ONE_OFFS)
+        return self.model_dump(by_alias=True, mode="json", exclude=ONE_OFFS | {"iam"})
 
     def one_off_free(self) -> EmulatorConfig:
         """This configuration once its faults and quota have been installed."""

@@ -29,6 +29,11 @@ default port::
     transitions that begin afterwards. ``faults`` and ``liveSessionsPerOwner`` may be given
     here as well (added / set as above); this is also the body format of the
     ``NIMBLE_EMULATOR_CONFIG`` start-up variable.
+``GET  $E/iam`` / ``POST $E/iam``
+    Roles and policies (:mod:`local.emulator.authorization`): with them, every API call is
+    decided by IAM's rules (403 ``AccessDeniedException`` / ``UnrecognizedClientException``);
+    ``null`` turns enforcement off (any signed request accepted). Also the ``iam`` setting of
+    ``POST $E/config`` and ``NIMBLE_EMULATOR_CONFIG``; ``reset`` keeps it.
 ``POST $E/reset``
     Forget sessions, client tokens, call counts, faults and the quota; keep the studios
     fixture and the settings.
@@ -124,6 +129,10 @@ class ControlEndpoint:
             ),
             Route.at(f"{control}/reset", {"POST": ("control:reset", self._reset)}),
             Route.at(
+                f"{control}/iam",
+                {"GET": ("control:iam", self._get_iam), "POST": ("control:set-iam", self._set_iam)},
+            ),
+            Route.at(
                 f"{control}/sessions/{{sessionId}}/delete",
                 {"POST": ("control:delete-session", self._delete_session)},
             ),
@@ -178,6 +187,15 @@ class ControlEndpoint:
 
     def _configure(self, request: Request, params: dict[str, str]) -> Reply:
         return Reply(200, {"config": self.state.configure(json_object(request.body))})
+
+    def _get_iam(self, request: Request, params: dict[str, str]) -> Reply:
+        iam = self.state.config.iam
+        return Reply(200, {"iam": None if iam is None else iam.model_dump(by_alias=True, mode="json")})
+
+    def _set_iam(self, request: Request, params: dict[str, str]) -> Reply:
+        body = json_value(request.body)
+        self.state.configure({"iam": body})
+        return Reply(200, {"enforced": body is not None})
 
     def _reset(self, request: Request, params: dict[str, str]) -> Reply:
         self.state.reset()

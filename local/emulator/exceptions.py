@@ -26,6 +26,7 @@ __all__ = [
     "ServiceQuotaExceededException",
     "ThrottlingException",
     "UnknownOperationException",
+    "UnrecognizedClientException",
     "ValidationException",
     "error_class",
     "from_pydantic",
@@ -104,6 +105,10 @@ class MethodNotAllowedException(NimbleError, status=405):
 
 class RequestEntityTooLargeException(NimbleError, status=413):
     """The body is larger than the emulator accepts."""
+
+
+class UnrecognizedClientException(NimbleError, status=403):
+    """IAM enforcement is on and the request's access key is not one the emulator was given."""
 
 
 #: The seven errors of the service model, by code; these are the ones faults can inject.
