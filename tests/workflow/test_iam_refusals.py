@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 
 from local.emulator import EmulatorConfig, start_emulator
-from local.engine import REPO_ROOT, LambdaInvocationError, LocalEngine, load_template
+from local.engine import REGION, REPO_ROOT, LambdaInvocationError, LocalEngine, load_template
+from tests.support.waiting import wait_until
 from tests.support.workflow import ENVIRONMENT, PARAMETERS, PROVISIONING_SECONDS, events_for, execution_input
 
 
 def wait_for(condition, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-    return value
+    return wait_until(condition, timeout=timeout)
 
 
 def run(engine: LocalEngine, **request) -> tuple[dict, list[dict]]:
@@ -54,12 +51,13 @@ def fresh_emulator():
         yield emu
 
 
-def engine_for(template: Path, emulator) -> LocalEngine:
+def engine_for(template: Path, emulator, **options) -> LocalEngine:
     return LocalEngine(
         template,
         parameter_overrides={**PARAMETERS, "NimbleEndpointUrl": emulator.url},
         environment=ENVIRONMENT,
         max_workers_per_function=1,
+        **options,
     )
 
 
@@ -146,3 +144,37 @@ def test_the_reconciler_without_get_execution_history_is_refused(tmp_path, fresh
         assert "AccessDeniedException" in json.dumps(
             raised.value.payload if hasattr(raised.value, "payload") else str(raised.value)
         )
+
+
+def test_the_cleanup_without_its_dependent_grant_says_the_deletion_was_refused(
+    tmp_path, fresh_emulator
+) -> None:
+    # DeleteSessionFunction's first policy: [Delete+GetStreamingSession, ec2:DeleteNetworkInterface].
+    with engine_for(without_statement(tmp_path, "DeleteSessionFunction", 0, 1), fresh_emulator) as engine:
+        name = f"req-iam-{uuid.uuid4().hex[:10]}"
+        fresh_emulator.backend.add_fault(session_outcome="NEVER_READY", match={"clientToken": name})
+        arn = engine.start_execution(execution_input(name, "artist-iam"), name=name)
+        assert engine.wait(arn, timeout=90)["status"] == "FAILED"
+        (event,) = wait_for(lambda: events_for(engine.events(), name))
+        assert event["detail"]["error"]["code"] == "SessionNotReadyInTime"
+        cleanup = event["detail"]["cleanup"]
+        assert cleanup["sessionDeleted"] is False
+        assert cleanup["action"] == "DELETE_FAILED"
+        assert "AccessDeniedException" in cleanup["message"]
+        assert "ec2:DeleteNetworkInterface" in cleanup["message"]
+
+
+def test_a_reconciler_refused_by_its_role_lands_in_its_dead_letter_queue(tmp_path, fresh_emulator) -> None:
+    """Through the rule, as deployed: retried, then its invocation record in the DLQ (alarmed)."""
+    template = without_statement(tmp_path, "ReconcileExecutionFunction", 0, 0)
+    with engine_for(template, fresh_emulator, event_rules=True, retry_delay_scale=0.01) as engine:
+        name = f"req-iam-{uuid.uuid4().hex[:10]}"
+        fresh_emulator.backend.add_fault(session_outcome="NEVER_READY", match={"clientToken": name})
+        arn = engine.start_execution(execution_input(name, "artist-iam"), name=name)
+        boto3.client("stepfunctions", region_name=REGION).stop_execution(
+            executionArn=arn, error="Test", cause="stopped by the test"
+        )
+        (record,) = wait_for(lambda: engine.queue_messages("ReconcileExecutionDeadLetterQueue"), timeout=120)
+        assert record["requestContext"]["condition"] == "RetriesExhausted"
+        assert "AccessDeniedException" in json.dumps(record["responsePayload"])
+        assert events_for(engine.events(), name) == []
