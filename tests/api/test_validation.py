@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from session_provisioning.api.body import MAX_BODY_BYTES
+from session_provisioning.models.request import MAX_IDENTIFIER_CHARS
 from tests.support.api import valid_body
 
 
@@ -28,7 +29,7 @@ def assert_invalid(reply, fields):
     assert reply.header("Content-Type") == "application/json"
 
 
-TOO_LONG = "x" * 2049
+TOO_LONG = "x" * (MAX_IDENTIFIER_CHARS + 1)
 
 INVALID_BODIES = {
     "launchProfileId missing": ({"streamingImageId": "image-local"}, ["launchProfileId"]),
@@ -147,7 +148,7 @@ def test_studio_id_over_256_characters_is_rejected(api, token):
 
 def test_valid_edge_values_are_accepted(api, token):
     body = valid_body(
-        launchProfileId="l" * 2048,
+        launchProfileId="l" * MAX_IDENTIFIER_CHARS,
         ownedBy="o",
         streamingImageId="Image_local-22-chars__",
         ec2InstanceType="g5.16xlarge",

@@ -35,7 +35,11 @@ Ec2InstanceType = Literal[EC2_INSTANCE_TYPES]  # type: ignore[valid-type]
 ClientToken = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 StudioId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 StreamingImageId = Annotated[str, StringConstraints(min_length=0, max_length=22, pattern=r"^[a-zA-Z0-9-_]*$")]
-NonEmptyString = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+# Ids and owners: the service publishes no length, and every character is copied into the
+# workflow's state several times (request, session, event detail), whose limit (256 KiB) ends
+# an execution past every Catch: 256 keeps the largest request far below it (test_limits.py).
+MAX_IDENTIFIER_CHARS = 256
+NonEmptyString = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_CHARS)]
 
 # Tags: AWS's general tag limits (Nimble Studio published none of its own), which the emulator
 # enforces too. The request travels in the workflow's state several times over (the request,

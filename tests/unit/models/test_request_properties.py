@@ -1,6 +1,6 @@
 """Property-based tests of the request model against the seed's constraints.
 
-An oracle written from the constraints (nimble-api-facts.md, plus the model's own 2048-char
+An oracle written from the constraints (nimble-api-facts.md, plus the model's own MAX_IDENTIFIER_CHARS
 cap on free text) says which members of a generated body are invalid; the model must accept
 exactly the bodies the oracle accepts, and name exactly the offending members (through
 ``field_names``, the names the API's 400 and the ValidateRequest step report). Bodies mix
@@ -25,7 +25,12 @@ from session_provisioning.errors import ValidationException
 from session_provisioning.logic.requests import execution_input
 from session_provisioning.logic.steps import validate_request
 from session_provisioning.models.base import field_names
-from session_provisioning.models.request import EC2_INSTANCE_TYPES, ProvisioningInput, SessionRequestBody
+from session_provisioning.models.request import (
+    EC2_INSTANCE_TYPES,
+    MAX_IDENTIFIER_CHARS,
+    ProvisioningInput,
+    SessionRequestBody,
+)
 
 SETTINGS = settings(
     derandomize=True,
@@ -35,7 +40,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 BODY_MEMBERS = ("launchProfileId", "ec2InstanceType", "ownedBy", "streamingImageId", "tags")
-TEXT_MAX = 2048
+TEXT_MAX = MAX_IDENTIFIER_CHARS
 IMAGE_MAX = 22
 IMAGE_PATTERN = re.compile(r"[A-Za-z0-9_-]*")
 TOKEN_MAX = 64
