@@ -16,6 +16,7 @@ import errno
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -115,6 +116,8 @@ class LocalStack:
     def start(self) -> LocalStack:
         settings = self.settings
         try:
+            # The engine takes seconds to start: a taken API port is reported before, not after.
+            _require_free_port(settings.api_port)
             self.emulator = start_emulator(
                 port=settings.nimble_port,
                 config=EmulatorConfig(provisioning_seconds=settings.provisioning_seconds),
@@ -158,6 +161,13 @@ class LocalStack:
             if part is not None:
                 part.stop()
         self._watcher = self.api = self.engine = self.emulator = None
+
+
+def _require_free_port(port: int) -> None:
+    """OSError (EADDRINUSE) now if `port` is taken on loopback; 0 (any free port) always passes."""
+    if port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", port))
 
 
 def _port_in_use(error: OSError) -> bool:
