@@ -74,3 +74,23 @@ def latest_state_with_session(events: Iterable[dict[str, Any]]) -> dict[str, Any
         if output and isinstance(output.get("created"), dict):
             latest = output
     return latest
+
+
+def create_without_result(events: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """The input of CreateSession (or FindCreatedSession) when one of its calls may have made a
+    session that no recorded result names (the execution was stopped while it ran, or it failed
+    in a way that hides the call's outcome); None once a result was recorded."""
+    pending: dict[str, Any] | None = None
+    entry_input: dict[str, Any] | None = None
+    for state, event in states_of(events):
+        if state not in ("CreateSession", "FindCreatedSession"):
+            continue
+        entered = event.get("stateEnteredEventDetails")
+        if entered:
+            pending = None
+            entry_input = parse_json_object(entered.get("input"))
+        elif event.get("type") == "LambdaFunctionScheduled":
+            pending = entry_input
+        elif event.get("type") == "LambdaFunctionSucceeded":
+            return None
+    return pending

@@ -28,10 +28,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from session_provisioning.errors import WorkflowError
 from session_provisioning.jsontext import parse_json_object
 from session_provisioning.logic.failures import describe_cleanup
 from session_provisioning.logic.history import (
     aborted_error_and_cause,
+    create_without_result,
     latest_state_with_session,
     published_terminal_event,
     ready_announcement,
@@ -43,7 +45,7 @@ from session_provisioning.logic.outcome import (
     failed_outcome,
     identifiers_from_input,
 )
-from session_provisioning.logic.steps import delete_session, utc_now
+from session_provisioning.logic.steps import create_session, delete_session, utc_now
 from session_provisioning.models.events import FAILED_DETAIL_TYPE, READY_DETAIL_TYPE
 from session_provisioning.models.workflow import CreatedSession, WorkflowState
 
@@ -76,7 +78,9 @@ def reconcile_execution(
         _publish(events_client, event_bus_name, event_source, READY_DETAIL_TYPE, ready, execution_arn)
         return {"action": "ANNOUNCED", "code": "READY", "sessionId": ready.get("sessionId"), "cleanup": None}
 
-    state = _workflow_state(latest_state_with_session(events))
+    state = _workflow_state(latest_state_with_session(events)) or _session_of_create_in_flight(
+        events, nimble_client
+    )
     cleanup = None
     if state is not None and state.created is not None:
         cleanup = describe_cleanup(delete_session(state, nimble_client, time_left=time_left))
@@ -128,6 +132,19 @@ def _publish(
     if response.get("FailedEntryCount"):
         # Raised, so the function's async retries (and then its OnFailure queue) take over.
         raise RuntimeError(f"the {detail_type} event was not accepted: {response['Entries']}")
+
+
+def _session_of_create_in_flight(events: list[dict[str, Any]], nimble_client: Any) -> WorkflowState | None:
+    """A CreateStreamingSession call that may have gone through unrecorded (a stop while it ran):
+    the same call with the same client token answers with that session, which is then deleted.
+    As FindCreatedSession does: when no call went through, this one makes the session."""
+    state = _workflow_state(create_without_result(events))
+    if state is None:
+        return None
+    try:
+        return state.model_copy(update={"created": create_session(state, nimble_client)})
+    except WorkflowError:
+        return None  # refused (validation, quota, ...): no session was made
 
 
 def _workflow_state(output: dict[str, Any] | None) -> WorkflowState | None:
