@@ -122,6 +122,12 @@ SAMPLES = [
         "200 with status IN_PROGRESS",
     ),
     Sample(
+        "api_cancel_request.json",
+        "ApiFunction",
+        lambda r: r["statusCode"] == 202 and json.loads(r["body"])["error"]["code"] == "RequestCancelled",
+        "202 with status CANCELLED (RequestCancelled)",
+    ),
+    Sample(
         "reconcile_execution.json",
         "ReconcileExecutionFunction",
         lambda r: r["action"] == "ANNOUNCED" and r["code"] == "ExecutionAborted",

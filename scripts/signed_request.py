@@ -4,6 +4,7 @@
         --studio studio-1234 --launch-profile lp-5678 [--instance-type g4dn.xlarge] \\
         [--owned-by artist] [--streaming-image image-1] [--tag project=demo] [--client-token T]
     python scripts/signed_request.py status --url https://.../v1 --studio studio-1234 --request-id req-...
+    python scripts/signed_request.py cancel --url https://.../v1 --studio studio-1234 --request-id req-...
 
 --url is the stack's ApiUrl output (stage included). The credentials are the caller's, found
 the way the AWS CLI finds them (environment, --profile, SSO, instance role...); the region is
@@ -53,7 +54,7 @@ def build_request(args: argparse.Namespace) -> tuple[str, str, bytes | None, dic
         return "POST", f"{base}/studios/{studio}/streaming-sessions", data, headers
     request_id = quote(args.request_id, safe="")
     url = f"{base}/studios/{studio}/streaming-sessions/requests/{request_id}"
-    return "GET", url, None, {"Accept": "application/json"}
+    return ("DELETE" if args.command == "cancel" else "GET"), url, None, {"Accept": "application/json"}
 
 
 def region_for(url: str, explicit: str | None, session: botocore.session.Session) -> str:
@@ -123,6 +124,9 @@ def parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="GET /studios/{studio}/streaming-sessions/requests/{id}")
     common(status)
     status.add_argument("--request-id", required=True, help="requestId from the create answer")
+    cancel = commands.add_parser("cancel", help="DELETE /studios/{studio}/streaming-sessions/requests/{id}")
+    common(cancel)
+    cancel.add_argument("--request-id", required=True, help="requestId from the create answer")
     return root
 
 

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 # Service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
 # (template Globals), so the code carries no deployment names.
@@ -31,3 +33,13 @@ def lambda_entry(
         )
 
     return decorate
+
+
+def count_once(name: str, dimensions: dict[str, str] | None = None) -> None:
+    """One Count metric, flushed at once, for a function whose invocations mostly emit none
+    (so it runs without log_metrics). single_metric must be told when metrics are off."""
+    if is_metrics_disabled():
+        return
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+        for key, value in (dimensions or {}).items():
+            metric.add_dimension(name=key, value=value)

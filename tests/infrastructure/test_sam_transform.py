@@ -61,7 +61,7 @@ def methods(resources: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 def test_every_method_requires_sigv4_by_default():
     resources = transformed()
     operations = methods(resources)
-    assert len(operations) == 4  # POST, GET and the two ANY (JSON 405) methods
+    assert len(operations) == 5  # POST, GET, DELETE and the two ANY (JSON 405) methods
     for key, operation in operations.items():
         assert operation.get("security") == [{"AWS_IAM": []}], key
     scheme = resources["ProvisioningApi"]["Properties"]["Body"]["components"]["securitySchemes"]["AWS_IAM"]

@@ -126,9 +126,12 @@ def test_api_function_starts_and_reads_executions_of_its_state_machine_only(reso
             }
         }
     ]
-    (describe,) = inline_statements(properties)
+    describe, cancel = inline_statements(properties)
     assert describe["Action"] == "states:DescribeExecution"
     assert sub_text(describe["Resource"]).endswith(":execution:${ProvisioningStateMachine.Name}:*")
+    # The cancel: stop an execution of this machine, and read its history to tell CANCELLED from READY.
+    assert sorted(cancel["Action"]) == ["states:GetExecutionHistory", "states:StopExecution"]
+    assert sub_text(cancel["Resource"]).endswith(":execution:${ProvisioningStateMachine.Name}:*")
 
 
 def test_state_machine_puts_events_on_its_bus_only(resources):
@@ -276,6 +279,7 @@ def test_handlers_emit_the_documented_metrics():
         "ReadyEventsConsumed",
         "ReadyEventAge",
         "ReadyEventsReplayed",
+        "SessionsCancelled",
     } <= names
     assert 'add_dimension(name="ErrorCode"' in source
 

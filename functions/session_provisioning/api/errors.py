@@ -55,6 +55,7 @@ class ApiError(Exception):
 _ANSWERS: dict[type[requests.RequestOperationError], tuple[int, str, dict[str, str]]] = {
     requests.RequestNotFound: (404, "ResourceNotFoundException", {}),
     requests.ClientTokenConflict: (409, "ConflictException", {}),
+    requests.RequestNotCancellable: (409, "ConflictException", {}),
     requests.WorkflowThrottled: (429, "ThrottlingException", {"Retry-After": "1"}),
     requests.WorkflowUnavailable: (503, "ServiceUnavailableException", {}),
     requests.WorkflowFault: (500, "InternalServerErrorException", {}),

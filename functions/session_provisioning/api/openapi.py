@@ -78,8 +78,8 @@ CREATE_OPERATION: dict[str, Any] = {
 STATUS_OPERATION: dict[str, Any] = {
     "operation_id": "GetStreamingSessionRequest",
     "summary": "Read a request's status",
-    "description": "IN_PROGRESS while the workflow runs; READY with the session, or FAILED with the "
-    "error of the Streaming Session Failed event.",
+    "description": "IN_PROGRESS while the workflow runs; READY with the session, FAILED with the "
+    "error of the Streaming Session Failed event, or CANCELLED (error.code RequestCancelled).",
     "tags": _TAGS,
     "responses": {
         200: {
@@ -88,6 +88,32 @@ STATUS_OPERATION: dict[str, Any] = {
         },
         400: _error("ValidationException: the studioId is not a studio id (1-256 characters)."),
         404: _error("ResourceNotFoundException: no such request in this studio."),
+        **_COMMON_ERRORS,
+    },
+}
+
+
+#: Keyword arguments of the DELETE route's decorator.
+CANCEL_OPERATION: dict[str, Any] = {
+    "operation_id": "CancelStreamingSessionRequest",
+    "summary": "Cancel a request",
+    "description": "Stops provisioning. A session the request created is deleted, and the "
+    "Streaming Session Failed event (error.code RequestCancelled, cancelledBy) says what became of "
+    "it in cleanup. Idempotent: a request already CANCELLED is answered 202 again, with nothing "
+    "more done.",
+    "tags": _TAGS,
+    "responses": {
+        202: {
+            "description": "Cancelled: the status, CANCELLED with error.code RequestCancelled "
+            "(cleanup is in the Failed event).",
+            "content": {content_types.APPLICATION_JSON: {"model": RequestStatus}},
+        },
+        400: _error("ValidationException: the studioId is not a studio id (1-256 characters)."),
+        404: _error("ResourceNotFoundException: no such request in this studio."),
+        409: _error(
+            "ConflictException: the request already ended READY (release the session with Nimble "
+            "Studio's DeleteStreamingSession) or FAILED."
+        ),
         **_COMMON_ERRORS,
     },
 }

@@ -31,7 +31,7 @@ from session_provisioning.observability import lambda_entry, logger, metrics
 CREATE_PATH = "/studios/<studioId>/streaming-sessions"
 STATUS_PATH = "/studios/<studioId>/streaming-sessions/requests/<requestId>"
 # Which methods each resource answers: anything else on a known path is a 405, not a 404.
-ROUTE_METHODS = {CREATE_PATH: ("POST",), STATUS_PATH: ("GET",)}
+ROUTE_METHODS = {CREATE_PATH: ("POST",), STATUS_PATH: ("GET", "DELETE")}
 
 # Bodies go through our stricter parser (size, object, duplicates, NaN). Validation is enabled
 # per route, so the OpenAPI document does not advertise Powertools' 422: ours is a 400.
@@ -77,6 +77,19 @@ def read_request_status(
     arn = requests.require_state_machine_arn(os.environ.get("STATE_MACHINE_ARN", ""))
     status = requests.get_request_status(studioId, requestId, aws.step_functions, arn)
     return json_response(200, status.to_json())
+
+
+@app.delete(STATUS_PATH, enable_validation=True, **openapi.CANCEL_OPERATION)
+def cancel_request(
+    studioId: Annotated[StudioId, Path(description="The studio the request was made in.")],
+    requestId: Annotated[str, Path(description="The requestId of the 202 answer.")],
+):
+    arn = requests.require_state_machine_arn(os.environ.get("STATE_MACHINE_ARN", ""))
+    identity = app.current_event.request_context.identity
+    caller = identity.user_arn or identity.caller or identity.account_id or "anonymous"
+    status = requests.cancel_request(studioId, requestId, caller, aws.step_functions, arn)
+    logger.info("request cancelled", extra={"requestId": requestId, "studioId": studioId})
+    return json_response(202, status.to_json())
 
 
 def _stage_prefix() -> str:

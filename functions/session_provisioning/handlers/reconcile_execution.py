@@ -10,8 +10,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from session_provisioning.clients import Clients
+from session_provisioning.logic.outcome import CANCELLED_CODE
 from session_provisioning.logic.reconcile import reconcile_execution
-from session_provisioning.observability import lambda_entry, logger
+from session_provisioning.observability import count_once, lambda_entry, logger
 
 # Made on the first invocation rather than during init: this function runs asynchronously, so no
 # caller waits on either.
@@ -30,4 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         time_left=lambda: context.get_remaining_time_in_millis() / 1000,
     )
     logger.info("execution reconciled", extra={"status": event["detail"].get("status"), **result})
+    if result.get("code") == CANCELLED_CODE:
+        # A cancel is the caller's choice, not a failure: never SessionsFailed.
+        count_once(name="SessionsCancelled")
     return result

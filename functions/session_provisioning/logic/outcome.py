@@ -10,6 +10,9 @@ A request ends one of three ways, and each way has one producer here:
   the same shape (:class:`FailureCause`), and a test reads it back.
 * ended by Step Functions (stopped, timed out, failed outside every Catch): the reconciler
   builds the same Failed detail with :func:`failed_outcome` and :func:`execution_ending`.
+* CANCELLED: the API stops the execution with error RequestCancelled and a :class:`CancelCause`
+  (:func:`cancel_cause`); the reconciler announces it (:func:`cancelled_error`). READY wins
+  over a cancel once PublishReady's putEvents went out or may have (:func:`ready_announcement`).
 
 :func:`request_status` is the one reader: what `GET .../requests/{requestId}` says of an
 execution.
@@ -18,6 +21,7 @@ execution.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,8 +30,9 @@ from pydantic import ConfigDict, ValidationError
 
 from session_provisioning.clock import elapsed_seconds
 from session_provisioning.jsontext import parse_json_object
+from session_provisioning.logic.history import aborted_error_and_cause, ready_announcement
 from session_provisioning.models.api import RequestError, RequestStatus
-from session_provisioning.models.base import WireModel
+from session_provisioning.models.base import IsoTime, WireModel
 from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
 
 # How Step Functions itself can end an execution, as the request's error.
@@ -37,6 +42,36 @@ _ENDINGS = {
 }
 IN_PROGRESS_STATUSES = frozenset({"RUNNING", "PENDING_REDRIVE"})
 MAX_ERROR_MESSAGE_CHARS = 1024
+CANCELLED_CODE = "RequestCancelled"
+
+
+class CancelCause(WireModel):
+    """StopExecution's cause (JSON text) when the API cancels a request."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    cancelled_by: str | None = None
+    cancelled_at: IsoTime | None = None
+
+
+def cancel_cause(cancelled_by: str, cancelled_at: datetime) -> str:
+    cause = CancelCause(cancelledBy=cancelled_by, cancelledAt=cancelled_at)
+    return json.dumps(cause.to_json(), separators=(",", ":"))
+
+
+def cancellation(error: str | None, cause: str | None) -> CancelCause | None:
+    """The cancel an ABORTED execution records, or None when it was stopped otherwise."""
+    if error != CANCELLED_CODE:
+        return None
+    try:
+        return CancelCause.model_validate(parse_json_object(cause) or {})
+    except ValidationError:
+        return CancelCause()
+
+
+def cancelled_error(cancel: CancelCause) -> FailureError:
+    who = f" by {cancel.cancelled_by}" if cancel.cancelled_by else ""
+    return FailureError(code=CANCELLED_CODE, message=f"The request was cancelled{who}.", retryable=False)
 
 
 class FailureCause(WireModel):
@@ -80,6 +115,7 @@ def failed_outcome(
     failed_at: datetime,
     session: dict[str, Any] | None = None,
     cleanup: Cleanup | None = None,
+    cancelled_by: str | None = None,
 ) -> FailedOutcome:
     """The Streaming Session Failed detail and the matching Fail cause, for any failure."""
     session_id = identifiers.get("sessionId") or (session or {}).get("sessionId")
@@ -91,6 +127,7 @@ def failed_outcome(
             "session": session,
             "error": error,
             "cleanup": cleanup,
+            "cancelledBy": cancelled_by,
             "timings": Timings(
                 requestedAt=requested_at,
                 failedAt=failed_at,
@@ -130,16 +167,33 @@ def identifiers_from_input(execution_input: Any) -> dict[str, Any]:
     }
 
 
-def request_status(execution: dict[str, Any], *, request_id: str, studio_id: str) -> RequestStatus | None:
-    """What GET says of a DescribeExecution answer; None for a status this code does not know."""
+def request_status(
+    execution: dict[str, Any],
+    *,
+    request_id: str,
+    studio_id: str,
+    history: Callable[[], Iterable[dict[str, Any]]] = lambda: (),
+) -> RequestStatus | None:
+    """What GET says of a DescribeExecution answer; None for a status this code does not know.
+
+    `history` (GetExecutionHistory) is read for an ABORTED execution only: READY when its Ready
+    event went out (or may have) before the stop, CANCELLED when the API stopped it.
+    """
     provisioning = parse_json_object(execution.get("input")) or {}
     common = {"requestId": request_id, "clientToken": provisioning.get("clientToken"), "studioId": studio_id}
     status = execution.get("status")
     if status in IN_PROGRESS_STATUSES:
         return RequestStatus(status="IN_PROGRESS", **common)
-    if status == "SUCCEEDED":
-        ready = ReadyOutput.model_validate(parse_json_object(execution.get("output")) or {})
+    events = list(history()) if status == "ABORTED" else []
+    announced = ready_announcement(events)
+    if status == "SUCCEEDED" or announced is not None:
+        output = announced if announced is not None else parse_json_object(execution.get("output"))
+        ready = ReadyOutput.model_validate(output or {})
         return RequestStatus(status="READY", sessionId=ready.session_id, session=ready.session, **common)
+    cancel = cancellation(*aborted_error_and_cause(events))
+    if cancel is not None:
+        error = RequestError.model_validate(cancelled_error(cancel).to_json())
+        return RequestStatus(status="CANCELLED", error=error, **common)
     if status == "FAILED":
         try:
             cause = FailureCause.model_validate(parse_json_object(execution.get("cause")))

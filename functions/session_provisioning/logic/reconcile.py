@@ -8,6 +8,11 @@ execution's history and does what the workflow would have done:
 
 - a terminal event was published (PublishReady's or PublishFailed's putEvents succeeded):
   nothing to do;
+- the execution was stopped while PublishReady's putEvents was in flight: READY wins (the
+  event may have gone out), so the Ready event is published again (consumers dedupe on
+  requestId) and nothing is deleted;
+- stopped by the API's cancel (error RequestCancelled): the session is deleted and the Failed
+  event says RequestCancelled, with cancelledBy;
 - otherwise: delete the session if one was created (DeleteSession's logic, confirmation and
   all), then publish the Streaming Session Failed event with code ExecutionAborted,
   ExecutionTimedOut or the execution's own error.
@@ -17,39 +22,32 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from session_provisioning.errors import WorkflowError
 from session_provisioning.jsontext import parse_json_object
 from session_provisioning.logic.failures import describe_cleanup
-from session_provisioning.logic.outcome import execution_ending, failed_outcome, identifiers_from_input
-from session_provisioning.logic.steps import delete_session, utc_now
-from session_provisioning.models.events import FAILED_DETAIL_TYPE
+from session_provisioning.logic.history import (
+    aborted_error_and_cause,
+    create_without_result,
+    latest_state_with_session,
+    published_terminal_event,
+    ready_announcement,
+)
+from session_provisioning.logic.outcome import (
+    cancellation,
+    cancelled_error,
+    execution_ending,
+    failed_outcome,
+    identifiers_from_input,
+)
+from session_provisioning.logic.steps import create_session, delete_session, utc_now
+from session_provisioning.models.events import FAILED_DETAIL_TYPE, READY_DETAIL_TYPE
 from session_provisioning.models.workflow import CreatedSession, WorkflowState
-
-PUBLISHING_STATES = frozenset({"PublishReady", "PublishFailed"})
-#: The events that say a task's call succeeded. A ``...StateExited`` does not: Step Functions
-#: records ``TaskStateExited`` also after a failure that a Catch handled.
-TASK_SUCCEEDED_EVENTS = frozenset({"TaskSucceeded", "LambdaFunctionSucceeded"})
-
-
-def published_terminal_event(events: Iterable[dict[str, Any]]) -> bool:
-    """Whether a publishing state's putEvents succeeded, read as AWS records a history.
-
-    Each event names its cause (``previousEventId``): a ``TaskSucceeded`` follows ``TaskStarted``,
-    ``TaskScheduled`` and the state's ``TaskStateEntered``, which names the state.
-    """
-    state_of: dict[int, str | None] = {}
-    for event in events:
-        entered = event.get("stateEnteredEventDetails")
-        state = entered["name"] if entered else state_of.get(event.get("previousEventId", 0))
-        state_of[event.get("id", 0)] = state
-        if event.get("type") in TASK_SUCCEEDED_EVENTS and state in PUBLISHING_STATES:
-            return True
-    return False
 
 
 def history(sfn_client: Any, execution_arn: str) -> Iterator[dict[str, Any]]:
@@ -73,24 +71,30 @@ def reconcile_execution(
     status = detail.get("status")
     execution_arn = detail["executionArn"]
     events = list(history(sfn_client, execution_arn))
-    latest_state: dict[str, Any] | None = None  # the last state output that held a session
-    for event in events:
-        exited = event.get("stateExitedEventDetails")
-        output = parse_json_object(exited.get("output")) if exited else None
-        if output and isinstance(output.get("created"), dict):
-            latest_state = output
     if published_terminal_event(events):
         return {"action": "NONE", "reason": "a terminal event was already published"}
+    ready = ready_announcement(events)
+    if ready is not None:
+        _publish(events_client, event_bus_name, event_source, READY_DETAIL_TYPE, ready, execution_arn)
+        return {"action": "ANNOUNCED", "code": "READY", "sessionId": ready.get("sessionId"), "cleanup": None}
 
-    state = _workflow_state(latest_state)
+    state = _workflow_state(latest_state_with_session(events)) or _session_of_create_in_flight(
+        events, nimble_client
+    )
     cleanup = None
     if state is not None and state.created is not None:
         cleanup = describe_cleanup(delete_session(state, nimble_client, time_left=time_left))
 
     failed_at = now or utc_now()
     created: CreatedSession | None = state.created if state else None
-    error = execution_ending(status, detail.get("error"), detail.get("cause")).model_copy(
-        update={"step": "Execution", "retryable": status == "TIMED_OUT"}
+    aborted = aborted_error_and_cause(events)
+    cancel = cancellation(*(aborted if aborted[0] else (detail.get("error"), detail.get("cause"))))
+    error = (
+        cancelled_error(cancel)
+        if cancel is not None
+        else execution_ending(status, detail.get("error"), detail.get("cause")).model_copy(
+            update={"step": "Execution", "retryable": status == "TIMED_OUT"}
+        )
     )
     failed = failed_outcome(
         request_id=detail.get("name") or execution_arn.rsplit(":", 1)[-1],
@@ -98,29 +102,49 @@ def reconcile_execution(
         error=error,
         session=created.session.to_json() if created else None,
         cleanup=cleanup,
+        cancelled_by=cancel.cancelled_by if cancel else None,
         requested_at=_from_epoch_millis(detail.get("startDate")) or failed_at,
         failed_at=failed_at,
     ).detail
-    response = events_client.put_events(
-        Entries=[
-            {
-                "EventBusName": event_bus_name,
-                "Source": event_source,
-                "DetailType": FAILED_DETAIL_TYPE,
-                "Detail": json.dumps(failed.to_json()),
-                "Resources": [execution_arn],
-            }
-        ]
-    )
-    if response.get("FailedEntryCount"):
-        # Raised, so the rule's retry policy (and then its dead-letter queue) takes over.
-        raise RuntimeError(f"the Failed event was not accepted: {response['Entries']}")
+    _publish(events_client, event_bus_name, event_source, FAILED_DETAIL_TYPE, failed.to_json(), execution_arn)
     return {
         "action": "ANNOUNCED",
         "code": error.code,
         "sessionId": failed.session_id,
         "cleanup": cleanup.to_json() if cleanup else None,
     }
+
+
+def _publish(
+    events_client: Any, bus: str, source: str, detail_type: str, detail: dict[str, Any], execution_arn: str
+) -> None:
+    response = events_client.put_events(
+        Entries=[
+            {
+                "EventBusName": bus,
+                "Source": source,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+                "Resources": [execution_arn],
+            }
+        ]
+    )
+    if response.get("FailedEntryCount"):
+        # Raised, so the function's async retries (and then its OnFailure queue) take over.
+        raise RuntimeError(f"the {detail_type} event was not accepted: {response['Entries']}")
+
+
+def _session_of_create_in_flight(events: list[dict[str, Any]], nimble_client: Any) -> WorkflowState | None:
+    """A CreateStreamingSession call that may have gone through unrecorded (a stop while it ran):
+    the same call with the same client token answers with that session, which is then deleted.
+    As FindCreatedSession does: when no call went through, this one makes the session."""
+    state = _workflow_state(create_without_result(events))
+    if state is None:
+        return None
+    try:
+        return state.model_copy(update={"created": create_session(state, nimble_client)})
+    except WorkflowError:
+        return None  # refused (validation, quota, ...): no session was made
 
 
 def _workflow_state(output: dict[str, Any] | None) -> WorkflowState | None:

@@ -1,4 +1,4 @@
-"""The HTTP API as plain functions: start a provisioning request, read its status.
+"""The HTTP API as plain functions: start a provisioning request, read its status, cancel it.
 
 A request *is* a Step Functions execution. Its name (the requestId) is derived from the
 studio and the client token, and its input is the request serialized canonically, so Step
@@ -23,12 +23,17 @@ import hashlib
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from session_provisioning.jsontext import parse_json, parse_json_object
-from session_provisioning.logic.outcome import request_status
+from session_provisioning.logic.outcome import (
+    CANCELLED_CODE,
+    cancel_cause,
+    request_status,
+)
 from session_provisioning.models.api import RequestAccepted, RequestStatus
 from session_provisioning.models.request import ProvisioningInput, SessionRequestBody
 
@@ -73,6 +78,10 @@ class RequestNotFound(RequestOperationError):
 
 class ClientTokenConflict(RequestOperationError):
     """The client token was used in this studio for a different request."""
+
+
+class RequestNotCancellable(RequestOperationError):
+    """The request already ended READY or FAILED: there is nothing left to cancel."""
 
 
 class WorkflowThrottled(RequestOperationError):
@@ -131,7 +140,7 @@ def require_state_machine_arn(value: str) -> str:
     return value
 
 
-# --- the two operations -------------------------------------------------------------------------
+# --- the three operations -------------------------------------------------------------------------
 
 
 def start_request(
@@ -189,18 +198,53 @@ def get_request_status(
     studio_id: str, request_id: str, sfn_client: Any, state_machine_arn: str
 ) -> RequestStatus:
     """GET /studios/{studioId}/streaming-sessions/requests/{requestId}: the execution, as a status."""
-    if not is_request_id(request_id):
-        raise RequestNotFound(studio_id, request_id)
-    execution = _describe(sfn_client, execution_arn(state_machine_arn, request_id))
-    if execution is None:
-        raise RequestNotFound(studio_id, request_id)
-    provisioning = parse_json_object(execution.get("input")) or {}
-    if provisioning.get("studioId") != studio_id:
+    arn = execution_arn(state_machine_arn, request_id) if is_request_id(request_id) else ""
+    execution = _describe(sfn_client, arn) if arn else None
+    if execution is None or (parse_json_object(execution.get("input")) or {}).get("studioId") != studio_id:
         # Another studio's request is none of this caller's business: same answer as unknown.
         raise RequestNotFound(studio_id, request_id)
-    status = request_status(execution, request_id=request_id, studio_id=studio_id)
+    status = request_status(
+        execution, request_id=request_id, studio_id=studio_id, history=lambda: _history(sfn_client, arn)
+    )
     if status is None:
         raise WorkflowFault(f"The request is in an unknown state: {execution.get('status')!r}.")
+    return status
+
+
+def cancel_request(
+    studio_id: str,
+    request_id: str,
+    cancelled_by: str,
+    sfn_client: Any,
+    state_machine_arn: str,
+    now: datetime | None = None,
+) -> RequestStatus:
+    """DELETE .../requests/{requestId}: stop the workflow; the reconciler deletes and announces.
+
+    StopExecution (error RequestCancelled, cause: who and when) is atomic: no state runs after
+    it. The status is read after the stop, so a request that was announced READY first (or
+    already ended) is refused, and a repeated cancel finds it CANCELLED and stops nothing.
+    """
+    status = get_request_status(studio_id, request_id, sfn_client, state_machine_arn)
+    if status.status == "IN_PROGRESS":
+        try:
+            sfn_client.stop_execution(
+                executionArn=execution_arn(state_machine_arn, request_id),
+                error=CANCELLED_CODE,
+                cause=cancel_cause(cancelled_by, now or datetime.now(tz=UTC)),
+            )
+        except (ClientError, BotoCoreError) as error:
+            _raise_service_error(error)
+        status = get_request_status(studio_id, request_id, sfn_client, state_machine_arn)
+    if status.status == "READY":
+        raise RequestNotCancellable(
+            f"Request {request_id!r} is READY and can no longer be cancelled; release its session "
+            f"{status.session_id!r} with Nimble Studio's DeleteStreamingSession."
+        )
+    if status.status != "CANCELLED":
+        raise RequestNotCancellable(
+            f"Request {request_id!r} already ended {status.status}; nothing to cancel."
+        )
     return status
 
 
@@ -216,6 +260,14 @@ def _describe(sfn_client: Any, arn: str) -> dict[str, Any] | None:
             return None
         _raise_service_error(error)
     except BotoCoreError as error:
+        _raise_service_error(error)
+
+
+def _history(sfn_client: Any, arn: str) -> list[dict[str, Any]]:
+    try:
+        pages = sfn_client.get_paginator("get_execution_history").paginate(executionArn=arn)
+        return [event for page in pages for event in page["events"]]
+    except (ClientError, BotoCoreError) as error:
         _raise_service_error(error)
 
 

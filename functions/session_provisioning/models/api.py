@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field
 from session_provisioning.models.base import WireModel
 from session_provisioning.models.events import Cleanup, FailureError
 
-RequestState = Literal["IN_PROGRESS", "READY", "FAILED"]
+RequestState = Literal["IN_PROGRESS", "READY", "FAILED", "CANCELLED"]
 
 
 class ApiModel(WireModel):
@@ -54,7 +54,9 @@ class RequestStatus(ApiModel):
     session: dict[str, Any] | None = Field(
         default=None, description="The StreamingSession (Nimble Studio's shape) when READY."
     )
-    error: RequestError | None = Field(default=None, description="Why the request FAILED.")
+    error: RequestError | None = Field(
+        default=None, description="Why the request FAILED, or RequestCancelled when it was CANCELLED."
+    )
     cleanup: Cleanup | None = Field(
         default=None, description="What became of a created session that never became READY."
     )

@@ -73,6 +73,10 @@ class Cleanup(DetailModel):
 
 class FailedDetail(Identifiers):
     error: FailureError
+    cancelled_by: str | None = Field(
+        default=None,
+        description="error.code RequestCancelled only: who cancelled the request (the caller's identity).",
+    )
     cleanup: Cleanup | None = None
     session: dict[str, Any] | None = None
     timings: Timings | None = None

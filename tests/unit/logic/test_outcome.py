@@ -20,6 +20,7 @@ from session_provisioning.logic.steps import ready_detail
 from session_provisioning.models.events import Cleanup, FailureError
 from session_provisioning.models.session import StreamingSession
 from session_provisioning.models.workflow import ProvisioningRequest
+from tests.support.aws_history import AwsHistory, FakeStepFunctions
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFINITION = ROOT / "statemachine" / "provision_session.asl.json"
@@ -41,6 +42,11 @@ class OneExecution:
 
     def describe_execution(self, executionArn: str) -> dict[str, str]:
         return {"executionArn": executionArn, **self.description}
+
+    def get_paginator(self, name: str) -> FakeStepFunctions:
+        """The history GET reads of an ABORTED execution: started, then stopped."""
+        history = AwsHistory().aborted(self.description.get("error", ""), self.description.get("cause", ""))
+        return FakeStepFunctions(history.events).get_paginator(name)
 
 
 def status_of(status: str, **description: str):

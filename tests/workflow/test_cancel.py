@@ -1,0 +1,135 @@
+"""DELETE .../requests/{requestId} through ApiFunction, with the template's rules routing the
+ABORTED status change to the reconciler (as `make run` does): one Failed event, session deleted."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from local.engine import LocalEngine
+from tests.support.api import Api, valid_body
+from tests.support.waiting import wait_until
+from tests.support.workflow import ENVIRONMENT, PARAMETERS, events_for, sessions_for_token
+
+RECONCILER = "ReconcileExecutionFunction"
+
+
+@pytest.fixture(scope="module")
+def invocations():
+    return []
+
+
+@pytest.fixture(scope="module")
+def engine(emulator, events_file, invocations):
+    with LocalEngine(
+        parameter_overrides={**PARAMETERS, "PollBudgetSeconds": "120", "NimbleEndpointUrl": emulator.url},
+        environment=ENVIRONMENT,
+        events_file=events_file,
+        event_rules=True,
+        retry_delay_scale=0.01,
+        on_invocation=invocations.append,
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def api(engine):
+    return Api(engine)
+
+
+@pytest.fixture
+def token():
+    return f"cancel-{uuid.uuid4().hex}"
+
+
+def path(request_id: str) -> str:
+    return f"/studios/studio-local/streaming-sessions/requests/{request_id}"
+
+
+def reconciled(invocations, request_id):
+    return [
+        r for r in invocations if r["function"] == RECONCILER and r["event"]["detail"]["name"] == request_id
+    ]
+
+
+def the_failed_event(engine, request_id):
+    return wait_until(lambda: events_for(engine.events(), request_id), what="the Failed event")
+
+
+def test_a_cancel_while_provisioning_deletes_the_session_and_announces_it_once(
+    api, engine, emulator, invocations, token
+):
+    emulator.backend.add_fault(session_outcome="NEVER_READY", match={"clientToken": token})
+    request_id = api.create(valid_body(), token=token).body["requestId"]
+    [session] = wait_until(lambda: sessions_for_token(emulator, token), what="the session")
+    wait_until(lambda: api.status(request_id).body["status"] == "IN_PROGRESS", what="in progress")
+    wait_until(
+        lambda: any(
+            e.get("stateEnteredEventDetails", {}).get("name") == "PollSession"
+            for e in engine.history(api.executions(request_id)[0]["executionArn"])
+        ),
+        what="PollSession",
+    )
+
+    reply = api.call("DELETE", path(request_id))
+    assert reply.status == 202, reply
+    assert (reply.body["status"], reply.body["error"]["code"], reply.body["cleanup"]) == (
+        "CANCELLED",
+        "RequestCancelled",
+        None,
+    )
+    [event] = the_failed_event(engine, request_id)
+    detail = event["detail"]
+    assert event["detail-type"] == "Streaming Session Failed"
+    assert detail["error"]["code"] == "RequestCancelled"
+    assert detail["cancelledBy"] == "anonymous"  # the local API Gateway signs no one in
+    assert detail["sessionId"] == session["sessionId"]
+    assert detail["cleanup"] == {"sessionDeleted": True, "action": "DELETED"}
+    assert sessions_for_token(emulator, token)[0]["state"] == "DELETED"
+    assert api.status(request_id).body["status"] == "CANCELLED"
+
+    again = api.call("DELETE", path(request_id))
+    assert (again.status, again.body["status"]) == (202, "CANCELLED")
+    [attempt] = reconciled(invocations, request_id)
+    assert attempt["response"]["code"] == "RequestCancelled"
+    assert len(events_for(engine.events(), request_id)) == 1
+    assert len(sessions_for_token(emulator, token)) == 1
+
+
+def test_a_cancel_right_after_the_request_leaves_no_session(api, engine, emulator, token):
+    request_id = api.create(valid_body(), token=token).body["requestId"]
+    reply = api.call("DELETE", path(request_id))
+    assert (reply.status, reply.body["status"]) == (202, "CANCELLED")
+    [event] = the_failed_event(engine, request_id)
+    assert event["detail"]["error"]["code"] == "RequestCancelled"
+    sessions = sessions_for_token(emulator, token)
+    # A CreateStreamingSession in flight at the stop is found with the token and deleted.
+    assert all(s["state"] in ("DELETE_IN_PROGRESS", "DELETED") for s in sessions), sessions
+    if sessions:
+        assert event["detail"]["cleanup"]["action"] in ("DELETED", "ALREADY_GONE", "DELETE_REQUESTED")
+
+
+def test_a_ready_request_cannot_be_cancelled(api, engine, emulator, token):
+    request_id = api.create(valid_body(), token=token).body["requestId"]
+    assert api.wait_until_done(request_id, timeout=60)[-1].body["status"] == "READY"
+    reply = api.call("DELETE", path(request_id))
+    assert (reply.status, reply.body["code"]) == (409, "ConflictException")
+    assert "DeleteStreamingSession" in reply.body["message"]
+    assert sessions_for_token(emulator, token)[0]["state"] == "READY"
+    assert [e["detail-type"] for e in events_for(engine.events(), request_id)] == ["Streaming Session Ready"]
+
+
+def test_a_failed_request_cannot_be_cancelled(api, token):
+    request_id = api.create(valid_body(launchProfileId="lp-unknown"), token=token).body["requestId"]
+    assert api.wait_until_done(request_id, timeout=60)[-1].body["status"] == "FAILED"
+    reply = api.call("DELETE", path(request_id))
+    assert (reply.status, reply.body["code"]) == (409, "ConflictException")
+
+
+def test_unknown_and_other_studios_requests_are_not_found(api, token):
+    request_id = api.create(valid_body(), token=token).body["requestId"]
+    assert api.call("DELETE", path("req-" + "a" * 32)).status == 404
+    assert api.call("DELETE", path("not-a-request")).status == 404
+    other = api.call("DELETE", f"/studios/studio-other/streaming-sessions/requests/{request_id}")
+    assert (other.status, other.body["code"]) == (404, "ResourceNotFoundException")
