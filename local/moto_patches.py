@@ -27,6 +27,7 @@ import importlib
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
@@ -148,7 +149,7 @@ def install_stop_execution_shim(account_id: str, region: str) -> None:
 
     def stop_execution(execution_arn: str, error: str | None = None, cause: str | None = None) -> Any:
         execution = backend.describe_execution(execution_arn)
-        env = getattr(execution.exec_worker, "env", None)
+        env = _started_program(execution)
         with lock:
             running = env is not None and isinstance(env.program_state(), ProgramRunning)
             if not running or execution.exec_status != ExecutionStatus.RUNNING:
@@ -168,6 +169,22 @@ def install_stop_execution_shim(account_id: str, region: str) -> None:
 
     stop_execution._local_engine_stop = True  # type: ignore[attr-defined]
     backend.stop_execution = stop_execution
+
+
+def _started_program(execution: Any, wait_s: float = 10.0) -> Any:
+    """The execution's environment once its program has started (or None).
+
+    moto starts the program in a thread after StartExecution returned; a stop that comes first
+    would find no running program, and moto's own stop then lets every state run. On AWS an
+    accepted execution is stoppable at once, so wait (briefly, bounded) for the program.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        env = getattr(getattr(execution, "exec_worker", None), "env", None)
+        started = env is not None and env.program_state() is not None
+        if started or time.monotonic() >= deadline or getattr(execution, "stop_date", None):
+            return env
+        time.sleep(0.005)
 
 
 def _close_history(event_manager: Any) -> Callable[..., int]:

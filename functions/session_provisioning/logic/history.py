@@ -78,19 +78,21 @@ def latest_state_with_session(events: Iterable[dict[str, Any]]) -> dict[str, Any
 
 def create_without_result(events: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """The input of CreateSession (or FindCreatedSession) when one of its calls may have made a
-    session that no recorded result names (the execution was stopped while it ran, or it failed
-    in a way that hides the call's outcome); None once a result was recorded."""
+    session that no state output names (the execution was stopped while the state ran, or it
+    failed in a way that hides the call's outcome); None once the state exited.
+
+    Pending from the state's entry until its exit, not from LambdaFunctionScheduled to
+    LambdaFunctionSucceeded: a stop can land between entry and scheduling while the invocation
+    still goes out (moto), or between the call's success and the exit whose output would name
+    the session. Re-asking with the same token costs one idempotent call; missing a session
+    would leave it running.
+    """
     pending: dict[str, Any] | None = None
-    entry_input: dict[str, Any] | None = None
     for state, event in states_of(events):
         if state not in ("CreateSession", "FindCreatedSession"):
             continue
-        entered = event.get("stateEnteredEventDetails")
-        if entered:
+        if entered := event.get("stateEnteredEventDetails"):
+            pending = parse_json_object(entered.get("input"))
+        elif event.get("stateExitedEventDetails"):
             pending = None
-            entry_input = parse_json_object(entered.get("input"))
-        elif event.get("type") == "LambdaFunctionScheduled":
-            pending = entry_input
-        elif event.get("type") == "LambdaFunctionSucceeded":
-            return None
     return pending
