@@ -169,7 +169,8 @@ class HeldReady:
         return put_events
 
 
-def test_a_cancel_racing_ready_ends_one_way_only(api, engine, emulator, invocations, token):
+def race_ready_against_a_cancel(api, engine, emulator, invocations, token):
+    """The outcome of a DELETE while PublishReady's putEvents is held: (events, status, session, DELETE again)."""
     from moto.events.models import events_backends
 
     hold = HeldReady()
@@ -195,12 +196,19 @@ def test_a_cancel_racing_ready_ends_one_way_only(api, engine, emulator, invocati
             )
         final = wait_until(lambda: events_for(engine.events(), request_id), timeout=60, what="an event")
 
-    kinds = [e["detail-type"] for e in final]
     status = api.status(request_id).body
     [session] = sessions_for_token(emulator, token)
     again = api.call("DELETE", path(request_id))
+    return final, status, session, again
+
+
+def test_a_cancel_racing_ready_ends_one_way_only(api, engine, emulator, invocations, token):
+    final, status, session, again = race_ready_against_a_cancel(api, engine, emulator, invocations, token)
+    kinds = [e["detail-type"] for e in final]
+    assert len(set(kinds)) == 1, kinds  # never both
     if kinds[0] == "Streaming Session Ready":
-        assert kinds == ["Streaming Session Ready"], kinds
+        # Every Ready event names the same session (the reconciler may send it again: below).
+        assert {e["detail"]["sessionId"] for e in final} == {session["sessionId"]}
         assert status["status"] == "READY"
         assert session["state"] == "READY"
         assert again.status == 409
@@ -210,3 +218,13 @@ def test_a_cancel_racing_ready_ends_one_way_only(api, engine, emulator, invocati
         assert status["status"] == "CANCELLED"
         assert wait_until(lambda: sessions_for_token(emulator, token)[0]["state"] == "DELETED", timeout=30)
         assert again.status == 202
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product: a stop while PublishReady's putEvents is in flight makes the reconciler publish "
+    "the Ready event again (README: consumers dedupe on requestId), so the events file holds two",
+)
+def test_a_cancel_racing_ready_leaves_exactly_one_ready_event(api, engine, emulator, invocations, token):
+    final, *_ = race_ready_against_a_cancel(api, engine, emulator, invocations, token)
+    assert [e["detail-type"] for e in final] in (["Streaming Session Failed"], ["Streaming Session Ready"])
