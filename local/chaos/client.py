@@ -9,13 +9,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from local.chaos.plan import STUDIO, Planned
 
-__all__ = ["RETRYABLE_STATUSES", "Submission", "http_json", "submit", "submit_all"]
+__all__ = ["RETRYABLE_STATUSES", "Stopper", "Submission", "http_json", "submit", "submit_all"]
+
+#: Stops a request's execution directly (StopExecution); says what came of it.
+Stopper = Callable[[str], str]
 
 #: Answers worth the same request again (with the same token): the API says "retry".
 RETRYABLE_STATUSES = frozenset({429, 502, 503})
@@ -28,6 +32,10 @@ class Submission:
     body: Any = None
     attempts: int = 0
     error: str | None = None
+    #: What the cancels (DELETE) answered: (HTTP status, the body's status or code), in order.
+    cancels: list[tuple[int | None, str | None]] = field(default_factory=list)
+    #: What the direct StopExecution did: "stopped", or why not.
+    stopped: str | None = None
 
     @property
     def request_id(self) -> str | None:
@@ -56,8 +64,14 @@ def http_json(
         return status, raw.decode("utf-8", "replace")
 
 
-def submit(api_url: str, planned: Planned, barrier: threading.Barrier | None = None) -> Submission:
-    """POST the request (retrying what the API says to retry, with the same token)."""
+def submit(
+    api_url: str,
+    planned: Planned,
+    barrier: threading.Barrier | None = None,
+    stopper: Stopper | None = None,
+) -> Submission:
+    """POST the request (retrying what the API says to retry, with the same token); then, if
+    ``stopper`` is given (one submission of each request), cancel or stop it as planned."""
     result = Submission(planned)
     url = f"{api_url}/studios/{STUDIO}/streaming-sessions"
     if barrier is not None:
@@ -74,20 +88,45 @@ def submit(api_url: str, planned: Planned, barrier: threading.Barrier | None = N
         except OSError as error:  # refused, reset, timed out
             result.status, result.body, result.error = None, None, repr(error)
         if result.status is not None and result.status not in RETRYABLE_STATUSES:
-            return result
+            break
         time.sleep(min(0.2 * 2**attempt, 3.0))
+    if stopper is not None and result.request_id is not None and (planned.cancels or planned.stop):
+        _intervene(api_url, planned, result, stopper)
     return result
 
 
-def submit_all(api_url: str, planned: list[Planned], workers: int) -> list[Submission]:
+def _intervene(api_url: str, planned: Planned, result: Submission, stopper: Stopper) -> None:
+    time.sleep(planned.delay)
+    request_id = result.request_id
+    assert request_id is not None
+    if planned.stop:
+        result.stopped = stopper(request_id)
+        return
+    url = f"{api_url}/studios/{STUDIO}/streaming-sessions/requests/{request_id}"
+    for _ in range(planned.cancels):
+        for attempt in range(6):
+            try:
+                status, body = http_json("DELETE", url)
+            except OSError as error:
+                status, body = None, repr(error)
+            if status is not None and status not in RETRYABLE_STATUSES:
+                break
+            time.sleep(min(0.2 * 2**attempt, 3.0))
+        said = (body.get("status") or body.get("code")) if isinstance(body, dict) else str(body)[:100]
+        result.cancels.append((status, said))
+
+
+def submit_all(
+    api_url: str, planned: list[Planned], workers: int, stopper: Stopper | None = None
+) -> list[Submission]:
     with ThreadPoolExecutor(max_workers=max(workers, 2), thread_name_prefix="chaos-client") as pool:
         futures = []
         for item in planned:
             if item.duplicate:
                 # Adjacent in the queue, so two threads take them and the barrier lets both go.
                 barrier = threading.Barrier(2)
-                futures.append(pool.submit(submit, api_url, item, barrier))
+                futures.append(pool.submit(submit, api_url, item, barrier, stopper))
                 futures.append(pool.submit(submit, api_url, item, barrier))
             else:
-                futures.append(pool.submit(submit, api_url, item))
+                futures.append(pool.submit(submit, api_url, item, None, stopper))
         return [future.result() for future in futures]

@@ -37,6 +37,16 @@ class ChaosConfig:
     #: Never-ready sessions give up (and are deleted) after this many seconds of polling.
     poll_budget_seconds: int = 20
     deletion_seconds: float = 1.0
+    #: Share of the requests cancelled (DELETE) at a random moment, and of those, cancelled twice.
+    cancel_fraction: float = 0.10
+    cancel_twice_fraction: float = 0.3
+    #: Share of the requests whose execution is stopped directly (StopExecution, no cancel).
+    stop_fraction: float = 0.05
+    #: The cancel or stop comes this many seconds after the request was accepted (random).
+    intervention_seconds: tuple[float, float] = (0.0, 8.0)
+    #: How long, after an execution ended without an event, the reconciler's event is awaited
+    #: (it is asynchronous, and retried after a failed attempt).
+    reconcile_grace_seconds: float = 90.0
     #: Client threads sending the requests.
     workers: int = 50
     #: The whole run (submission to the last terminal event) must end within this.
@@ -45,12 +55,16 @@ class ChaosConfig:
 
 @dataclass(frozen=True)
 class Planned:
-    """One request of the run: its token and body, and whether it is sent twice at once."""
+    """One request of the run: its token and body, whether it is sent twice at once, and what
+    is done to it once accepted: cancelled (``cancels`` DELETEs) or stopped, ``delay`` s later."""
 
     index: int
     token: str
     body: dict[str, Any]
     duplicate: bool
+    cancels: int = 0
+    stop: bool = False
+    delay: float = 0.0
 
 
 def emulator_faults(config: ChaosConfig) -> list[dict[str, Any]]:
@@ -76,6 +90,12 @@ def emulator_faults(config: ChaosConfig) -> list[dict[str, Any]]:
 def plan_requests(config: ChaosConfig, rng: random.Random) -> list[Planned]:
     run_tag = f"chaos-{config.seed}-{rng.getrandbits(32):08x}"
     duplicates = set(rng.sample(range(config.requests), round(config.requests * config.duplicate_fraction)))
+    # Cancelled and stopped requests are drawn apart from each other (a request gets one or none).
+    others = list(range(config.requests))
+    rng.shuffle(others)
+    cancelled = others[: round(config.requests * config.cancel_fraction)]
+    twice = set(cancelled[: round(len(cancelled) * config.cancel_twice_fraction)])
+    stopped = set(others[len(cancelled) : len(cancelled) + round(config.requests * config.stop_fraction)])
     planned = []
     for index in range(config.requests):
         body: dict[str, Any] = {
@@ -87,5 +107,15 @@ def plan_requests(config: ChaosConfig, rng: random.Random) -> list[Planned]:
             body["ec2InstanceType"] = instance_type
         if rng.random() < 0.3:
             body["tags"] = {"project": f"shot-{index % 5}", "run": run_tag}
-        planned.append(Planned(index, f"{run_tag}-{index:04d}", body, index in duplicates))
+        planned.append(
+            Planned(
+                index,
+                f"{run_tag}-{index:04d}",
+                body,
+                index in duplicates,
+                cancels=2 if index in twice else 1 if index in cancelled else 0,
+                stop=index in stopped,
+                delay=round(rng.uniform(*config.intervention_seconds), 2),
+            )
+        )
     return planned

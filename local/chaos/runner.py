@@ -23,6 +23,7 @@ from local.chaos.verdict import (
     read_events,
     terminal_ids,
 )
+from local.engine import REGION
 from local.stack import LocalStack, StackSettings
 
 __all__ = ["run"]
@@ -85,17 +86,22 @@ def _run(config: ChaosConfig, out: Callable[[str], None]) -> ChaosReport:
                 f"chaos: {config.requests} requests (+{round(config.requests * config.duplicate_fraction)} "
                 f"replayed at once), seed {config.seed}, API {stack.api_url}, emulator {stack.emulator.url}"
             )
-            submissions = submit_all(stack.api_url, plan_requests(config, rng), config.workers)
+            assert stack.engine is not None
+            stopper = _stopper(stack.engine.state_machine_arn)
+            submissions = submit_all(stack.api_url, plan_requests(config, rng), config.workers, stopper)
             check_submissions(submissions, report)
             accepted: dict[str, Submission] = {}
             for item in submissions:
-                if item.request_id:
-                    accepted.setdefault(item.request_id, item)
+                # Of a request sent twice, the submission that cancelled or stopped it stands for it.
+                if item.request_id and (item.request_id not in accepted or item.cancels or item.stopped):
+                    accepted[item.request_id] = item
             report.accepted = len(accepted)
 
             deadline = started + config.timeout_seconds
-            closed_without_event = _wait_for_outcomes(stack.api_url, events_file, set(accepted), deadline)
-            time.sleep(0.5)  # the engine drains its event queue every 0.2 s
+            closed_without_event = _wait_for_outcomes(
+                stack.api_url, events_file, set(accepted), deadline, config.reconcile_grace_seconds
+            )
+            _wait_for_quiet(events_file, min(deadline, time.monotonic() + config.reconcile_grace_seconds))
             events = read_events(events_file)
             statuses = {rid: _status(stack.api_url, rid) for rid in accepted}
             state = _settled_state(control, config.deletion_seconds + 5)
@@ -110,11 +116,48 @@ def _status(api_url: str, request_id: str) -> dict[str, Any]:
     return body if status == 200 and isinstance(body, dict) else {"status": f"HTTP {status}", "body": body}
 
 
-def _wait_for_outcomes(api_url: str, events_file: Path, pending: set[str], deadline: float) -> set[str]:
+def _stopper(state_machine_arn: str) -> Callable[[str], str]:
+    """StopExecution of a request's execution, as an operator would (no error, no cause), with
+    a Step Functions client of its own against the engine's moto (the mock is process-wide)."""
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    prefix = state_machine_arn.replace(":stateMachine:", ":execution:")
+
+    def stop(request_id: str) -> str:
+        arn = f"{prefix}:{request_id}"
+        if sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+            return "already ended"
+        try:
+            sfn.stop_execution(executionArn=arn)
+        except Exception as error:
+            return f"not stopped: {error!r}"[:200]
+        return "stopped"
+
+    return stop
+
+
+def _wait_for_quiet(events_file: Path, deadline: float, quiet_seconds: float = 3.0) -> None:
+    """Until the events file stopped growing for ``quiet_seconds``: late events (a reconciler's,
+    after its execution ended; a retried attempt's) are counted too."""
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_size = events_file.stat().st_size if events_file.exists() else 0
+        if now_size != size:
+            size, since = now_size, time.monotonic()
+        elif time.monotonic() - since >= quiet_seconds:
+            return
+        time.sleep(0.25)
+
+
+def _wait_for_outcomes(
+    api_url: str, events_file: Path, pending: set[str], deadline: float, grace: float
+) -> set[str]:
     """Waits until every request has a terminal event, or its workflow ended without one.
 
     Returns the requests whose workflow closed (GET status not IN_PROGRESS) and still had no
-    event a few seconds later, plus those still running at the deadline.
+    event ``grace`` seconds later (the reconciler announces stopped executions asynchronously,
+    retrying a failed attempt), plus those still running at the deadline.
     """
     pending = set(pending)
     closed_at: dict[str, float] = {}
@@ -132,7 +175,7 @@ def _wait_for_outcomes(api_url: str, events_file: Path, pending: set[str], deadl
                 if _status(api_url, request_id).get("status") != "IN_PROGRESS":
                     closed_at.setdefault(request_id, last_status_round)
             for request_id, when in closed_at.items():
-                if request_id in pending and last_status_round - when >= 3:
+                if request_id in pending and last_status_round - when >= grace:
                     given_up.add(request_id)
             pending -= given_up
     return given_up

@@ -22,6 +22,8 @@ FAILED = "Streaming Session Failed"
 TERMINAL = (READY, FAILED)
 #: Session states in which nothing is left running.
 DELETED_STATES = frozenset({"DELETED", "DELETE_IN_PROGRESS"})
+CANCELLED_CODE = "RequestCancelled"
+ABORTED_CODE = "ExecutionAborted"
 
 
 @dataclass
@@ -39,6 +41,12 @@ class ChaosReport:
     orphaned_sessions: int = 0
     #: Sessions the emulator made in all.
     sessions: int = 0
+    #: DELETEs sent, and how many were answered 202; executions stopped directly.
+    cancels: int = 0
+    cancels_accepted: int = 0
+    stops: int = 0
+    #: Cancelled or stopped requests whose event says the deletion was not (yet) confirmed.
+    unconfirmed_deletions: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     faults_fired: dict[str, int] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
@@ -161,12 +169,18 @@ def assess(
             + (" but no Ready event announced it" if state_name == "READY" else "")
         )
 
+    for submission in accepted.values():
+        report.cancels += len(submission.cancels)
+        report.cancels_accepted += sum(1 for status, _ in submission.cancels if status == 202)
+        report.stops += submission.stopped == "stopped"
     for request_id, found in sorted(terminal.items()):
         event = found[0]
         detail = event["detail"]
-        report.outcomes["Ready" if event["detail-type"] == READY else detail["error"]["code"]] += 1
+        code = "Ready" if event["detail-type"] == READY else detail["error"]["code"]
+        report.outcomes[code] += 1
+        _check_intervention(report, request_id, accepted[request_id], code, detail, sessions_by_id)
         status = statuses.get(request_id, {})
-        expected = "READY" if event["detail-type"] == READY else "FAILED"
+        expected = {"Ready": "READY", CANCELLED_CODE: "CANCELLED"}.get(code, "FAILED")
         if status.get("status") != expected:
             report.violations.append(
                 f"status disagrees with the event: {request_id} is {status.get('status')!r}, "
@@ -189,6 +203,53 @@ def assess(
     }
 
 
+def _check_intervention(
+    report: ChaosReport,
+    request_id: str,
+    submission: Submission,
+    code: str,
+    detail: dict[str, Any],
+    sessions_by_id: dict[str, dict[str, Any]],
+) -> None:
+    """A cancelled (DELETE answered 202) or stopped request ends Failed with RequestCancelled or
+    ExecutionAborted and its session deleted, unless READY won the race: then Ready, and a later
+    DELETE is a 409. Nobody else's request ends with those codes."""
+    answers = [status for status, _ in submission.cancels]
+    bad_answers = [answer for answer in answers if answer not in (202, 409)]
+    if bad_answers:
+        report.violations.append(f"cancel answered {submission.cancels}: {request_id}")
+    cancelled = 202 in answers
+    stopped = submission.stopped == "stopped"
+    if submission.stopped not in (None, "stopped", "already ended"):
+        report.violations.append(f"StopExecution failed: {request_id}: {submission.stopped}")
+    allowed = {"Ready"} | ({CANCELLED_CODE} if cancelled else set()) | ({ABORTED_CODE} if stopped else set())
+    if code in (CANCELLED_CODE, ABORTED_CODE) and code not in allowed:
+        report.violations.append(
+            f"{request_id} ended {code} but was not {'cancelled' if code == CANCELLED_CODE else 'stopped'}"
+        )
+    elif (cancelled or stopped) and code not in allowed:
+        report.violations.append(
+            f"{request_id} was {'cancelled' if cancelled else 'stopped'} but ended {code}, "
+            f"not Ready or {CANCELLED_CODE if cancelled else ABORTED_CODE}"
+        )
+    if code == CANCELLED_CODE:
+        if not detail.get("cancelledBy"):
+            report.violations.append(f"cancelled without cancelledBy: {request_id}")
+        if cancelled and 409 in answers[answers.index(202) :]:
+            report.violations.append(f"cancelled, yet a later DELETE answered 409: {request_id} {answers}")
+    if code in (CANCELLED_CODE, ABORTED_CODE):
+        session = sessions_by_id.get(detail.get("sessionId"))
+        if session is not None and session["state"] not in DELETED_STATES | {"CREATE_FAILED"}:
+            report.violations.append(
+                f"{code}, but session {session['sessionId']} is {session['state']}: {request_id}"
+            )
+        # Best effort, as promised: the event says so and why (e.g. a throttled Get ended the
+        # confirmation); the session's own state is what is checked above.
+        confirmed = (detail.get("cleanup") or {}).get("sessionDeleted")
+        if session is not None and session["state"] != "CREATE_FAILED" and not confirmed:
+            report.unconfirmed_deletions += 1
+
+
 def print_report(report: ChaosReport, out: Callable[[str], None]) -> None:
     mix = ", ".join(f"{code} {count}" for code, count in report.outcomes.most_common())
     out(f"chaos: outcomes: {mix or 'none'}")
@@ -196,6 +257,11 @@ def print_report(report: ChaosReport, out: Callable[[str], None]) -> None:
     out(
         f"chaos: {report.accepted} accepted, {report.sessions} sessions made; "
         f"wall {report.wall_seconds:.1f} s, peak RSS {report.peak_rss_mib:.0f} MiB"
+    )
+    out(
+        f"chaos: {report.cancels} cancels sent ({report.cancels_accepted} answered 202), "
+        f"{report.stops} executions stopped directly; "
+        f"{report.unconfirmed_deletions} of their deletions unconfirmed in the event"
     )
     for violation in report.violations:
         out(f"chaos: VIOLATION {violation}")

@@ -161,3 +161,131 @@ def test_make_demo_prints_the_ready_event_and_exits_zero():
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"detail-type": "Streaming Session Ready"' in result.stdout
     assert result.stdout.rstrip().endswith("demo: READY, one event")
+
+
+# --- cancel, through `make run` as a user runs it --------------------------------------------------
+
+
+@pytest.fixture
+def slow_stack(tmp_path):
+    """`make run` whose sessions take 10 minutes to provision (and whose poll budget outlasts
+    that), so a request stays in provisioning until the test cancels it or forces it READY."""
+    api_port, nimble_port = free_port(), free_port()
+    events_file = tmp_path / "events.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.stack"],
+        cwd=ROOT,
+        env=environment(
+            API_PORT=str(api_port),
+            NIMBLE_PORT=str(nimble_port),
+            EVENTS_FILE=str(events_file),
+            NIMBLE_PROVISIONING_SECONDS="600",
+            POLL_INITIAL_WAIT_SECONDS="1",
+            POLL_BUDGET_SECONDS="900",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = Output(process)
+    try:
+        output.wait_for("API ready", timeout=120)
+        yield process, output, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{nimble_port}", events_file
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def wait_for(condition, timeout: float = 90, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return value
+
+
+def test_make_run_cancels_a_request_once_and_deletes_its_session(slow_stack):
+    process, output, url, nimble, events_file = slow_stack
+    collection = f"{url}/studios/studio-local/streaming-sessions"
+
+    def post(token: str) -> str:
+        reply = requests.post(
+            collection,
+            json={"launchProfileId": "lp-local"},
+            headers={"X-Amz-Client-Token": token},
+            timeout=30,
+        )
+        assert reply.status_code == 202, reply.text
+        return reply.json()["requestId"]
+
+    def delete(request_id: str) -> requests.Response:
+        return requests.delete(f"{collection}/requests/{request_id}", timeout=30)
+
+    def sessions(token: str) -> list[dict]:
+        state = requests.get(f"{nimble}/_emulator/state", timeout=10).json()
+        return [s for s in state["sessions"] if s["clientToken"] == token]
+
+    def events(request_id: str) -> list[dict]:
+        lines = events_file.read_text().splitlines() if events_file.exists() else []
+        found = [json.loads(line) for line in lines if line.strip()]
+        return [e for e in found if e["detail"].get("requestId") == request_id]
+
+    # While provisioning: the session exists and is CREATE_IN_PROGRESS.
+    provisioning = post("e2e-cancel-provisioning")
+    [session] = wait_for(lambda: sessions("e2e-cancel-provisioning"), what="the session")
+    assert session["state"] == "CREATE_IN_PROGRESS"
+    cancelled = delete(provisioning)
+    assert cancelled.status_code == 202, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["error"]["code"]) == (
+        "CANCELLED",
+        "RequestCancelled",
+    )
+    [event] = wait_for(lambda: events(provisioning), what="the Failed event")
+    assert event["detail-type"] == "Streaming Session Failed"
+    assert event["detail"]["error"]["code"] == "RequestCancelled"
+    assert event["detail"]["cancelledBy"] == "anonymous"
+    assert event["detail"]["sessionId"] == session["sessionId"]
+    assert event["detail"]["cleanup"]["sessionDeleted"] is True
+    assert [s["state"] for s in sessions("e2e-cancel-provisioning")] == ["DELETED"]
+    status = requests.get(f"{collection}/requests/{provisioning}", timeout=30).json()
+    assert (status["status"], status["error"]["code"]) == ("CANCELLED", "RequestCancelled")
+
+    # Right after the POST, before any session exists (or while the create is in flight).
+    early = post("e2e-cancel-early")
+    assert delete(early).status_code == 202
+    [event] = wait_for(lambda: events(early), what="the early cancel's Failed event")
+    assert event["detail"]["error"]["code"] == "RequestCancelled"
+    made = sessions("e2e-cancel-early")
+    assert all(s["state"] == "DELETED" for s in made), made
+    if made:
+        assert event["detail"]["cleanup"]["sessionDeleted"] is True
+
+    # Again: 202 with the status, and nothing else (checked once a later event went out).
+    again = delete(provisioning)
+    assert (again.status_code, again.json()["status"]) == (202, "CANCELLED")
+
+    # A READY request: forced READY through the emulator's control endpoint.
+    ready = post("e2e-cancel-ready")
+    [session] = wait_for(lambda: sessions("e2e-cancel-ready"), what="the READY request's session")
+    forced = requests.post(
+        f"{nimble}/_emulator/sessions/{session['sessionId']}/state", json={"state": "READY"}, timeout=10
+    )
+    assert forced.status_code == 200, forced.text
+    [event] = wait_for(lambda: events(ready), what="the Ready event")
+    assert event["detail-type"] == "Streaming Session Ready"
+    refused = delete(ready)
+    assert (refused.status_code, refused.json()["code"]) == (409, "ConflictException")
+    assert [s["state"] for s in sessions("e2e-cancel-ready")] == ["READY"]
+
+    assert len(events(provisioning)) == 1  # the second DELETE published nothing
+    unknown = delete("req-" + "a" * 32)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "ResourceNotFoundException")
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    assert "Traceback" not in output.text()

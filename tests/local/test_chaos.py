@@ -44,6 +44,8 @@ def test_a_small_chaos_run_loses_nothing_duplicates_nothing_orphans_nothing():
     assert sum(report.outcomes.values()) == 25
     # The chaos was real: the emulator threw errors at the workflow, which retried through them.
     assert report.faults_fired["ThrottlingException on *"] > 0
+    # Some requests were cancelled (at random moments, one twice) and one stopped directly.
+    assert report.cancels >= 3
 
 
 # --- the checker, on made-up outcomes --------------------------------------------------------
@@ -180,3 +182,158 @@ def test_the_fault_mix_is_what_make_chaos_promises():
     # Drawn after CREATE_FAILED missed: 5% of all sessions overall.
     assert faults[4]["sessionOutcome"] == "NEVER_READY"
     assert (1 - 0.05) * faults[4]["probability"] == pytest.approx(0.05)
+
+
+# --- cancels and stops, on made-up outcomes ---------------------------------------------------
+
+
+def intervened(cancels=(), stopped=None) -> dict[str, Submission]:
+    accepted = {f"req-{i}": submission(i) for i in range(2)}
+    accepted["req-0"].cancels = list(cancels)
+    accepted["req-0"].stopped = stopped
+    return accepted
+
+
+def judged(accepted, first_event, first_session, status) -> ChaosReport:
+    events = [first_event, event("req-1", "Ready", "s-1")]
+    sessions = [s for s in (first_session, session(1, "READY")) if s is not None]
+    statuses = {"req-0": {"status": status}, "req-1": {"status": "READY"}}
+    report = ChaosReport(requests=2)
+    assess(report, accepted, events, statuses, {"sessions": sessions}, set())
+    return report
+
+
+CANCELLED = {"code": "RequestCancelled", "message": "..."}
+ABORTED = {"code": "ExecutionAborted", "message": "..."}
+DELETED_CLEANUP = {"sessionDeleted": True, "action": "DELETED"}
+
+
+@pytest.mark.parametrize(
+    ("accepted", "first_event", "first_session", "status"),
+    [
+        (
+            intervened([(202, "CANCELLED"), (202, "CANCELLED")]),
+            event(
+                "req-0", "Failed", "s-0", error=CANCELLED, cancelledBy="anonymous", cleanup=DELETED_CLEANUP
+            ),
+            session(0, "DELETED"),
+            "CANCELLED",
+        ),
+        (
+            intervened([(202, "CANCELLED")]),
+            event("req-0", "Failed", None, error=CANCELLED, cancelledBy="anonymous"),
+            None,
+            "CANCELLED",
+        ),
+        # READY won the race: the cancel's 202 came first, the second DELETE is a 409.
+        (
+            intervened([(202, "CANCELLED"), (409, "ConflictException")]),
+            event("req-0", "Ready", "s-0"),
+            session(0, "READY"),
+            "READY",
+        ),
+        (
+            intervened([(409, "ConflictException")]),
+            event("req-0", "Ready", "s-0"),
+            session(0, "READY"),
+            "READY",
+        ),
+        (
+            intervened(stopped="stopped"),
+            event("req-0", "Failed", "s-0", error=ABORTED, cleanup=DELETED_CLEANUP),
+            session(0, "DELETED"),
+            "FAILED",
+        ),
+        (intervened(stopped="already ended"), event("req-0", "Ready", "s-0"), session(0, "READY"), "READY"),
+    ],
+    ids=["cancelled-twice", "cancelled-early", "ready-won", "cancel-too-late", "stopped", "stop-too-late"],
+)
+def test_the_checker_passes_cancels_and_stops_that_kept_the_promise(
+    accepted, first_event, first_session, status
+):
+    report = judged(accepted, first_event, first_session, status)
+    assert report.violations == []
+    assert report.terminal_events == 2
+
+
+@pytest.mark.parametrize(
+    ("accepted", "first_event", "first_session", "status", "words"),
+    [
+        (
+            intervened([(202, "CANCELLED")]),
+            event("req-0", "Failed", "s-0", error={"code": "INSUFFICIENT_CAPACITY", "message": "..."}),
+            session(0, "CREATE_FAILED"),
+            "FAILED",
+            "was cancelled but ended INSUFFICIENT_CAPACITY",
+        ),
+        (
+            intervened(),
+            event("req-0", "Failed", None, error=CANCELLED, cancelledBy="anonymous"),
+            None,
+            "CANCELLED",
+            "ended RequestCancelled but was not cancelled",
+        ),
+        (
+            intervened(stopped="stopped"),
+            event("req-0", "Failed", "s-0", error=ABORTED, cleanup={"sessionDeleted": False}),
+            session(0, "READY"),
+            "FAILED",
+            "ExecutionAborted, but session s-0 is READY",
+        ),
+        (
+            intervened([(202, "CANCELLED")]),
+            event("req-0", "Failed", None, error=CANCELLED),
+            None,
+            "CANCELLED",
+            "cancelled without cancelledBy",
+        ),
+        (
+            intervened([(202, "CANCELLED"), (409, "ConflictException")]),
+            event("req-0", "Failed", None, error=CANCELLED, cancelledBy="anonymous"),
+            None,
+            "CANCELLED",
+            "a later DELETE answered 409",
+        ),
+        (
+            intervened([(500, "InternalError")]),
+            event("req-0", "Ready", "s-0"),
+            session(0, "READY"),
+            "READY",
+            "cancel answered",
+        ),
+        (
+            intervened([(202, "CANCELLED")]),
+            event("req-0", "Failed", None, error=CANCELLED, cancelledBy="anonymous"),
+            None,
+            "FAILED",
+            "status disagrees with the event: req-0",
+        ),
+    ],
+    ids=[
+        "cancel-ignored",
+        "cancelled-by-nobody",
+        "stopped-left-running",
+        "no-cancelled-by",
+        "409-after-cancel",
+        "cancel-5xx",
+        "status-not-cancelled",
+    ],
+)
+def test_the_checker_flags_cancels_and_stops_that_broke_it(
+    accepted, first_event, first_session, status, words
+):
+    report = judged(accepted, first_event, first_session, status)
+    assert any(words in violation for violation in report.violations), report.violations
+
+
+def test_the_plan_cancels_a_tenth_some_twice_and_stops_some_directly():
+    import random
+
+    from local.chaos.plan import plan_requests
+
+    planned = plan_requests(ChaosConfig(requests=200), random.Random(1))
+    cancelled = [p for p in planned if p.cancels]
+    assert len(cancelled) == 20
+    assert sum(p.cancels == 2 for p in planned) == 6
+    assert sum(p.stop for p in planned) == 10
+    assert not any(p.stop and p.cancels for p in planned)
