@@ -8,9 +8,9 @@ execution's history and does what the workflow would have done:
 
 - a terminal event was published (PublishReady's or PublishFailed's putEvents succeeded):
   nothing to do;
-- the execution was stopped while PublishReady's putEvents was in flight: READY wins (the
-  event may have gone out), so the Ready event is published again (consumers dedupe on
-  requestId) and nothing is deleted;
+- the execution was stopped while PublishReady's putEvents was in flight: READY wins, and the
+  call is taken as published (it was sent; publishing again would almost always duplicate the
+  event), so nothing is done: nothing deleted, no second event;
 - stopped by the API's cancel (error RequestCancelled): the session is deleted and the Failed
   event says RequestCancelled, with cancelledBy;
 - otherwise: delete the session if one was created (DeleteSession's logic, confirmation and
@@ -28,7 +28,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from session_provisioning.errors import WorkflowError
+from session_provisioning.errors import (
+    ResourceNotFoundException,
+    ServiceQuotaExceededException,
+    ValidationException,
+)
 from session_provisioning.jsontext import parse_json_object
 from session_provisioning.logic.failures import describe_cleanup
 from session_provisioning.logic.history import (
@@ -46,7 +50,7 @@ from session_provisioning.logic.outcome import (
     identifiers_from_input,
 )
 from session_provisioning.logic.steps import create_session, delete_session, utc_now
-from session_provisioning.models.events import FAILED_DETAIL_TYPE, READY_DETAIL_TYPE
+from session_provisioning.models.events import FAILED_DETAIL_TYPE
 from session_provisioning.models.workflow import CreatedSession, WorkflowState
 
 
@@ -73,10 +77,8 @@ def reconcile_execution(
     events = list(history(sfn_client, execution_arn))
     if published_terminal_event(events):
         return {"action": "NONE", "reason": "a terminal event was already published"}
-    ready = ready_announcement(events)
-    if ready is not None:
-        _publish(events_client, event_bus_name, event_source, READY_DETAIL_TYPE, ready, execution_arn)
-        return {"action": "ANNOUNCED", "code": "READY", "sessionId": ready.get("sessionId"), "cleanup": None}
+    if ready_announcement(events) is not None:
+        return {"action": "NONE", "reason": "stopped while the Ready event was being published: READY won"}
 
     state = _workflow_state(latest_state_with_session(events)) or _session_of_create_in_flight(
         events, nimble_client
@@ -143,8 +145,10 @@ def _session_of_create_in_flight(events: list[dict[str, Any]], nimble_client: An
         return None
     try:
         return state.model_copy(update={"created": create_session(state, nimble_client)})
-    except WorkflowError:
-        return None  # refused (validation, quota, ...): no session was made
+    except (ValidationException, ServiceQuotaExceededException, ResourceNotFoundException):
+        return None  # refused for the request itself: no session was made by this call or earlier
+    # Anything else (a refused permission, throttling, a fault) is raised: the invocation fails and
+    # is retried, then lands in the dead-letter queue, rather than leave a session unfound.
 
 
 def _workflow_state(output: dict[str, Any] | None) -> WorkflowState | None:
