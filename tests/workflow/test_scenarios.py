@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from benchmarks.history import HistorySummary, summarize_history
 from local.engine import LocalEngine
+from tests.support.emulator import SEVEN
 from tests.support.workflow import (
     LAUNCH_PROFILE,
     MAX_CHECKS,
@@ -34,15 +35,7 @@ from tests.support.workflow import (
     sessions_for_token,
 )
 
-HTTP_STATUS = {
-    "ValidationException": 400,
-    "ServiceQuotaExceededException": 402,
-    "AccessDeniedException": 403,
-    "ResourceNotFoundException": 404,
-    "ConflictException": 409,
-    "ThrottlingException": 429,
-    "InternalServerErrorException": 500,
-}
+HTTP_STATUS = SEVEN
 TRANSIENT = ("ThrottlingException", "InternalServerErrorException", "ConflictException")
 PERMANENT = tuple(code for code in HTTP_STATUS if code not in TRANSIENT)
 #: The step that calls each operation, and the operation.
