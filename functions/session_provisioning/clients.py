@@ -25,7 +25,15 @@ STEP_FUNCTIONS_CONFIG = Config(
 
 
 class Clients:
-    """Nimble Studio, Step Functions and EventBridge clients, each made on first use."""
+    """Nimble Studio, Step Functions and EventBridge clients, each made on first use.
+
+    `nimble_attempts`: HTTP attempts per Nimble Studio call. 1 for the workflow's steps, whose
+    retries the state machine owns (see nimble_client); a function outside the state machine
+    (the reconciler) retries transient errors in the SDK instead.
+    """
+
+    def __init__(self, *, nimble_attempts: int = 1) -> None:
+        self.nimble_attempts = nimble_attempts
 
     @cached_property
     def session(self) -> botocore.session.Session:
@@ -33,8 +41,7 @@ class Clients:
 
     @cached_property
     def nimble(self) -> Any:
-        # One HTTP attempt: the state machine's Retry owns retries (see nimble_client).
-        return nimble_client(botocore_session=self.session)
+        return nimble_client(botocore_session=self.session, max_attempts=self.nimble_attempts)
 
     @cached_property
     def step_functions(self) -> Any:

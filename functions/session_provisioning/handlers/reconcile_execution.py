@@ -15,8 +15,10 @@ from session_provisioning.logic.reconcile import reconcile_execution
 from session_provisioning.observability import count_once, lambda_entry, logger
 
 # Made on the first invocation rather than during init: this function runs asynchronously, so no
-# caller waits on either.
-aws = Clients()
+# caller waits on either. No state machine retries its Nimble calls: the SDK does (standard mode,
+# throttling and 5xx with backoff), so that one throttled call of the several a reconciliation
+# makes does not fail it whole (Lambda's two async retries would not cover a busy service).
+aws = Clients(nimble_attempts=5)
 
 
 @lambda_entry("detail.name", with_metrics=False)
