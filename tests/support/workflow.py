@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,21 @@ class Case:
 
     def fault(self, **spec: Any) -> dict[str, Any]:
         return {**spec, "match": {"clientToken": self.token}}
+
+
+def run_request(engine: Any, owner: str, **request: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Starts one request (its name is its client token), waits for it; (DescribeExecution, its events).
+
+    The events of a SUCCEEDED execution are waited for (the sink delivers them asynchronously).
+    """
+    from tests.support.waiting import wait_until
+
+    name = f"req-{owner}-{uuid.uuid4().hex[:10]}"
+    arn = engine.start_execution(execution_input(name, owner, **request), name=name)
+    result = engine.wait(arn, timeout=90)
+    if result["status"] != "SUCCEEDED":
+        return result, events_for(engine.events(), name)
+    return result, wait_until(lambda: events_for(engine.events(), name), timeout=30, what="the events")
 
 
 def race(threads_count: int, call: Callable[[], Any]) -> tuple[list[Any], list[str]]:

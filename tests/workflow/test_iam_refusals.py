@@ -14,20 +14,14 @@ import pytest
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import REGION, REPO_ROOT, LambdaInvocationError, LocalEngine, load_template
 from tests.support.waiting import wait_until
-from tests.support.workflow import ENVIRONMENT, PARAMETERS, PROVISIONING_SECONDS, events_for, execution_input
-
-
-def wait_for(condition, timeout: float = 60):
-    return wait_until(condition, timeout=timeout)
-
-
-def run(engine: LocalEngine, **request) -> tuple[dict, list[dict]]:
-    name = f"req-iam-{uuid.uuid4().hex[:10]}"
-    arn = engine.start_execution(execution_input(name, "artist-iam", **request), name=name)
-    result = engine.wait(arn, timeout=90)
-    return result, wait_for(lambda: events_for(engine.events(), name), timeout=30) if result[
-        "status"
-    ] == "SUCCEEDED" else events_for(engine.events(), name)
+from tests.support.workflow import (
+    ENVIRONMENT,
+    PARAMETERS,
+    PROVISIONING_SECONDS,
+    events_for,
+    execution_input,
+    run_request,
+)
 
 
 def without_statement(tmp_path: Path, owner: str, policy: int, statement: int | None = None) -> Path:
@@ -73,9 +67,9 @@ def test_a_step_without_its_grant_fails_with_access_denied(
     tmp_path, fresh_emulator, owner, policy, statement, step
 ) -> None:
     with engine_for(without_statement(tmp_path, owner, policy, statement), fresh_emulator) as engine:
-        result, _ = run(engine)
+        result, _ = run_request(engine, "artist-iam")
         assert result["status"] == "FAILED"  # after the workflow caught it and announced it
-        (event,) = wait_for(
+        (event,) = wait_until(
             lambda: [e for e in engine.events() if e["detail-type"] == "Streaming Session Failed"]
         )
         assert event["detail"]["error"]["code"] == "AccessDeniedException"
@@ -116,7 +110,7 @@ def test_the_api_without_start_execution_answers_5xx_and_starts_nothing(
 def test_the_state_machine_without_put_events_fails_the_execution(tmp_path, fresh_emulator) -> None:
     # ProvisioningStateMachine's Policies: five LambdaInvokePolicy, then EventBridgePutEventsPolicy.
     with engine_for(without_statement(tmp_path, "ProvisioningStateMachine", 5), fresh_emulator) as engine:
-        result, _ = run(engine)
+        result, _ = run_request(engine, "artist-iam")
         assert result["status"] == "FAILED"  # ExecutionsFailed: the alarm's metric
         assert "AccessDeniedException" in (result.get("error", "") + result.get("cause", ""))
         assert engine.events() == []
@@ -155,7 +149,7 @@ def test_the_cleanup_without_its_dependent_grant_says_the_deletion_was_refused(
         fresh_emulator.backend.add_fault(session_outcome="NEVER_READY", match={"clientToken": name})
         arn = engine.start_execution(execution_input(name, "artist-iam"), name=name)
         assert engine.wait(arn, timeout=90)["status"] == "FAILED"
-        (event,) = wait_for(lambda: events_for(engine.events(), name))
+        (event,) = wait_until(lambda: events_for(engine.events(), name))
         assert event["detail"]["error"]["code"] == "SessionNotReadyInTime"
         cleanup = event["detail"]["cleanup"]
         assert cleanup["sessionDeleted"] is False
@@ -174,7 +168,9 @@ def test_a_reconciler_refused_by_its_role_lands_in_its_dead_letter_queue(tmp_pat
         boto3.client("stepfunctions", region_name=REGION).stop_execution(
             executionArn=arn, error="Test", cause="stopped by the test"
         )
-        (record,) = wait_for(lambda: engine.queue_messages("ReconcileExecutionDeadLetterQueue"), timeout=120)
+        (record,) = wait_until(
+            lambda: engine.queue_messages("ReconcileExecutionDeadLetterQueue"), timeout=120
+        )
         assert record["requestContext"]["condition"] == "RetriesExhausted"
         assert "AccessDeniedException" in json.dumps(record["responsePayload"])
         assert events_for(engine.events(), name) == []
