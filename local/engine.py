@@ -29,14 +29,12 @@ The engine only wires its parts; each lives in its own module:
   modules in every worker before its handler (like Lambda's ``AWS_LAMBDA_EXEC_WRAPPER``; tests
   inject faults with it). Nimble Studio calls go to ``AWS_ENDPOINT_URL_NIMBLE`` (the emulator).
   ``runtime="in-process"`` calls the handlers in this process: the polling benchmark only.
-* :mod:`local.status_events` sends Step Functions' "Execution Status Change" events (RUNNING
-  and every terminal status) to the default bus from a delivery thread
-  (:meth:`LocalEngine.status_events` lists them); with ``event_rules=True``,
-  :mod:`local.event_targets` creates the template's ``EventBridgeRule`` rules in moto and
-  invokes their functions asynchronously, with the template's retries and dead-letter queues
-  (``retry_delay_scale`` shrinks Lambda's 1 and 2 minute retry delays; ``on_invocation`` is
-  told of each attempt). ``make run`` turns the rules on; the engine alone leaves them off so
-  that a test can call a target itself (tests/workflow/test_reconcile.py).
+* :mod:`local.status_events` sends Step Functions' "Execution Status Change" events to the
+  default bus (:meth:`LocalEngine.status_events`); ``event_rules=True`` makes the template's
+  ``EventBridgeRule`` rules in moto (and runs its ``Schedule`` events when ``schedule_scale`` is
+  set), whose functions :mod:`local.event_targets` invokes asynchronously with the template's
+  retries (``retry_delay_scale`` shrinks their delays) and dead-letter queues. ``make run`` turns
+  the rules on; the engine alone leaves them off so that a test calls a target itself.
 * :mod:`local.iam` (``iam=``, on with worker processes) gives each function its role's
   credentials and refuses, as AWS would, every call its role does not allow: in moto's server,
   in the ASL engine's own calls (the state machine's role) and in the Nimble emulator;
@@ -141,6 +139,7 @@ class LocalEngine:
         max_workers_per_function: int = DEFAULT_MAX_WORKERS,
         event_rules: bool = False,
         retry_delay_scale: float = 1.0,
+        schedule_scale: float | None = None,
         on_invocation: Callable[[dict[str, Any]], None] | None = None,
         iam: bool | None = None,
     ) -> None:
@@ -160,8 +159,8 @@ class LocalEngine:
         if self.preload and runtime != "process":
             raise EngineError("preload needs the worker runtime (runtime='process')")
         self.max_workers_per_function = max_workers_per_function
-        # Status-change events and the template's rules (local.status_events, local.event_targets).
         self.event_rules, self.retry_delay_scale = event_rules, retry_delay_scale
+        self.schedule_scale = schedule_scale
         self.on_invocation = on_invocation
         self._status_sink: EventSink | None = None
         self._emitter: Any = None  # local.status_events.StatusChangeEmitter
@@ -182,8 +181,7 @@ class LocalEngine:
         self._runtime: Any = None
         self._moto_server: Any = None
         self._invoke_hook = LambdaInvokeHook(self.functions, self._invoke_runtime)
-        # --- IAM (issue 12): each function and the state machine call AWS as their role; on
-        # by default with worker processes (the in-process runtime has one identity only).
+        # IAM: each function and the state machine call AWS as their role (not in-process: one identity).
         self.iam: Any = None
         if iam or (iam is None and runtime == "process"):
             from local.iam import LocalIam
@@ -222,7 +220,7 @@ class LocalEngine:
         import boto3
         from moto import mock_aws
 
-        from local import moto_patches
+        from local import moto_patches, tables
 
         self._started = True
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
@@ -235,6 +233,7 @@ class LocalEngine:
         self._sfn = boto3.client("stepfunctions", region_name=REGION)
         self._sink = EventSink(self.event_bus_name, self.event_source, self.events_file, self.on_event)
         self._sink.start()
+        tables.create_tables(self.resolver)  # the template's DynamoDB tables
         created = self._sfn.create_state_machine(
             name=self.plan.state_machine_name,
             definition=self.definition,
@@ -263,6 +262,7 @@ class LocalEngine:
                 self.functions,
                 self._invoke_runtime,
                 retry_delay_scale=self.retry_delay_scale,
+                schedule_scale=self.schedule_scale,
                 on_invocation=self.on_invocation,
             ).start()
         self._emitter = StatusChangeEmitter().start()

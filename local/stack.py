@@ -64,6 +64,8 @@ class StackSettings:
     log_level: str = "WARNING"
     # Lambda waits 1 and 2 minutes before retrying a failed asynchronous invocation; locally less.
     async_retry_delay_scale: float = 0.1
+    # The reconciler's sweep runs every SweepIntervalMinutes (15) times this: 45 s locally.
+    schedule_scale: float = 0.05
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> StackSettings:
@@ -74,6 +76,7 @@ class StackSettings:
             provisioning_seconds=float(environ.get("NIMBLE_PROVISIONING_SECONDS", "5")),
             log_level=environ.get("LOG_LEVEL", "WARNING"),
             async_retry_delay_scale=float(environ.get("ASYNC_RETRY_DELAY_SCALE", "0.1")),
+            schedule_scale=float(environ.get("SCHEDULE_SCALE", "0.05")),
         )
         for variable, parameter in POLLING_ENVIRONMENT.items():
             if variable in environ:
@@ -137,6 +140,7 @@ class LocalStack:
                 # The template's EventBridge rules and their functions (reconciler, consumer).
                 event_rules=True,
                 retry_delay_scale=settings.async_retry_delay_scale,
+                schedule_scale=settings.schedule_scale,
                 on_invocation=self._print_invocation if self._progress is not None else None,
             ).start()
             self.api = serve_api(

@@ -12,7 +12,8 @@ patch of ``moto.stepfunctions.parser.backend.execution``: ``Execution.start`` fo
 a snapshot of the execution and puts it on a queue; a delivery thread sends it with PutEvents
 to the default bus, where moto matches it against the rules (the template's, created by
 :mod:`local.event_targets`). So the execution thread never waits for delivery, and delivery
-is reliable (AWS: best effort) and in order for an execution.
+is reliable and in order for an execution. AWS delivers them best effort: :func:`dropping`
+loses the events a test chooses, to show what the reconciler's sweep does without them.
 
 The hook itself is :func:`local.moto_patches.install_status_change_hook`, with the other
 patches of moto's internals.
@@ -25,13 +26,14 @@ import json
 import logging
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from local.moto_patches import install_status_change_hook
 from local.template import REGION
 
-__all__ = ["DETAIL_TYPE", "SOURCE", "StatusChangeEmitter", "status_change_detail"]
+__all__ = ["DETAIL_TYPE", "SOURCE", "StatusChangeEmitter", "dropping", "status_change_detail"]
 
 LOG = logging.getLogger(__name__)
 
@@ -99,6 +101,26 @@ def _report(execution: Any) -> None:
         LOG.exception("status change of %s not emitted", getattr(execution, "exec_arn", "?"))
 
 
+DropRule = Callable[[dict[str, Any]], bool]
+
+
+@contextlib.contextmanager
+def dropping(rule: DropRule) -> Iterator[list[dict[str, Any]]]:
+    """While inside, the active emitter loses every status change whose detail ``rule`` picks (as
+    AWS may lose one); yields the list of the details lost so far."""
+    emitter = _active
+    if emitter is None:
+        raise RuntimeError("no StatusChangeEmitter is active: start the engine first")
+    lost: list[dict[str, Any]] = []
+    with emitter.lock:
+        emitter.drop_rules.append((rule, lost))
+    try:
+        yield lost
+    finally:
+        with emitter.lock:
+            emitter.drop_rules = [(r, found) for r, found in emitter.drop_rules if r is not rule]
+
+
 class StatusChangeEmitter:
     """Queues every status change of a Standard execution; a thread puts them on the default bus."""
 
@@ -107,6 +129,8 @@ class StatusChangeEmitter:
         self._thread: threading.Thread | None = None
         self._events: Any = None
         self.published = 0
+        self.lock = threading.Lock()
+        self.drop_rules: list[tuple[DropRule, list[dict[str, Any]]]] = []  # see dropping()
 
     def start(self) -> StatusChangeEmitter:
         global _active
@@ -134,6 +158,11 @@ class StatusChangeEmitter:
             self._thread = None
 
     def enqueue(self, detail: dict[str, Any]) -> None:
+        with self.lock:
+            for rule, lost in self.drop_rules:
+                if rule(detail):
+                    lost.append(detail)
+                    return
         self._queue.put(detail)
 
     def _deliver_loop(self) -> None:

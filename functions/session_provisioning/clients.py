@@ -25,7 +25,7 @@ STEP_FUNCTIONS_CONFIG = Config(
 
 
 class Clients:
-    """Nimble Studio, Step Functions and EventBridge clients, each made on first use.
+    """Nimble Studio, Step Functions, EventBridge and DynamoDB clients, each made on first use.
 
     `nimble_attempts`: HTTP attempts per Nimble Studio call. 1 for the workflow's steps, whose
     retries the state machine owns (see nimble_client); a function outside the state machine
@@ -50,3 +50,7 @@ class Clients:
     @cached_property
     def events(self) -> Any:
         return self.session.create_client("events")
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self.session.create_client("dynamodb")

@@ -35,11 +35,11 @@ def lambda_entry(
     return decorate
 
 
-def count_once(name: str, dimensions: dict[str, str] | None = None) -> None:
+def count_once(name: str, dimensions: dict[str, str] | None = None, value: float = 1) -> None:
     """One Count metric, flushed at once, for a function whose invocations mostly emit none
     (so it runs without log_metrics). single_metric must be told when metrics are off."""
     if is_metrics_disabled():
         return
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace) as metric:
         for key, value in (dimensions or {}).items():
             metric.add_dimension(name=key, value=value)

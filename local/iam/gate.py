@@ -3,7 +3,8 @@
 * :class:`IamMotoServer` is moto's ThreadedMotoServer with :class:`IamMiddleware` in front of
   its WSGI app: the access key of the SigV4 ``Authorization`` header names the principal, the
   credential scope's service and ``X-Amz-Target`` (or a query request's ``Action``) the action,
-  and :func:`resources_for` the resource ARNs from the JSON body. A refusal is the service's
+  and :func:`resources_for` the resource ARNs from the JSON body (executions, state machines,
+  buses, functions, DynamoDB tables). A refusal is the service's
   own: JSON ``AccessDeniedException`` (HTTP 400) for JSON protocols, XML ``AccessDenied`` (403)
   for query protocols; an unknown access key gets ``UnrecognizedClientException``.
 * :class:`AslCallsHook` checks the calls moto's ASL engine makes in this process (Lambda
@@ -51,6 +52,11 @@ def resources_for(service: str, operation: str, body: dict[str, Any], region: st
             return list(dict.fromkeys(found))
         if "EventBusName" in body or operation in {"DescribeEventBus"}:
             return [_bus_arn(region, account, body.get("EventBusName") or body.get("Name"))]
+    if service == "dynamodb" and isinstance(body.get("TableName"), str):
+        name = body["TableName"]
+        return [
+            name if name.startswith("arn:") else f"arn:{PARTITION}:dynamodb:{region}:{account}:table/{name}"
+        ]
     if service == "lambda" and isinstance(body.get("FunctionName"), str):
         name = body["FunctionName"]
         return [

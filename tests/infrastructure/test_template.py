@@ -205,6 +205,7 @@ LOGGABLE = {
     "requestId", "studioId", "sessionId", "launchProfileId", "ownedBy", "eventId", "replayName",
     "state", "outcome", "checks", "action", "code", "step", "status", "statusCode", "httpMethod",
     "resource", "tokenGenerated", "stateMachineArn", "cause", "secondsToReady", "eventAgeSeconds",
+    "executionArn", "swept", "settled", "reconciled", "leftAlone", "deferred", "failed",
 }  # fmt: skip
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
 
@@ -280,6 +281,8 @@ def test_handlers_emit_the_documented_metrics():
         "ReadyEventAge",
         "ReadyEventsReplayed",
         "SessionsCancelled",
+        "ExecutionsSwept",
+        "ExecutionsReconciledBySweep",
     } <= names
     assert 'add_dimension(name="ErrorCode"' in source
 
@@ -402,6 +405,7 @@ SKIPPED = {
     ),
     "AWS::SNS::Topic": ({"CKV_AWS_26"}, {"AlarmTopic"}),
     "AWS::SNS::Subscription": ({"ES7000"}, {"AlarmEmailSubscription"}),
+    "AWS::DynamoDB::Table": ({"CKV_AWS_119"}, {"AnnouncementsTable"}),
 }
 
 

@@ -244,6 +244,7 @@ def test_a_caught_ready_failure_then_an_unpublished_failed_event_is_reconciled_i
 ):
     from session_provisioning.logic.reconcile import reconcile_execution
     from session_provisioning.nimble.client import nimble_client
+    from tests.support.announcements import engine_announcements
     from tests.workflow.test_reconcile import status_change
 
     outcome = outcomes["both-rejected-always"]
@@ -267,6 +268,8 @@ def test_a_caught_ready_failure_then_an_unpublished_failed_event_is_reconciled_i
         sfn_client=sfn,
         nimble_client=nimble_client(endpoint_url=emulator.url, region_name=REGION),
         events_client=boto3.client("events", region_name=REGION),
+        announcements=engine_announcements(engine),
+        claimer="test-invocation",
         event_bus_name=engine.event_bus_name,
         event_source=engine.event_source,
     )

@@ -4,6 +4,7 @@ every Catch) are reconciled from their history: session deleted, one Failed even
 from __future__ import annotations
 
 import time
+import uuid
 
 import boto3
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from local.engine import REGION
 from session_provisioning.logic.reconcile import reconcile_execution
 from session_provisioning.nimble.client import nimble_client
+from tests.support.announcements import engine_announcements
 from tests.support.workflow import STUDIO, events_for, execution_input, sessions_for_token
 
 
@@ -35,6 +37,8 @@ def reconcile(engine, emulator):
             sfn_client=sfn,
             nimble_client=nimble,
             events_client=events,
+            announcements=engine_announcements(engine),
+            claimer=str(uuid.uuid4()),  # a new invocation each time
             event_bus_name=engine.event_bus_name,
             event_source=engine.event_source,
         )

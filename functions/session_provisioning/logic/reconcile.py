@@ -16,6 +16,11 @@ execution's history and does what the workflow would have done:
 - otherwise: delete the session if one was created (DeleteSession's logic, confirmation and
   all), then publish the Streaming Session Failed event with code ExecutionAborted,
   ExecutionTimedOut or the execution's own error.
+
+The status-change event and the scheduled sweep (logic/sweep.py) both start reconciliations,
+and AWS may deliver the event twice: the announcements table (logic/announcements.py) makes
+them publish once between them. Its marker is read first (an execution already announced, or
+settled, costs no history read), and publication is claimed with a conditional write.
 """
 
 from __future__ import annotations
@@ -34,6 +39,14 @@ from session_provisioning.errors import (
     ValidationException,
 )
 from session_provisioning.jsontext import parse_json_object
+from session_provisioning.logic.announcements import (
+    AnnouncementsTable,
+    claim,
+    read_marker,
+    record_published,
+    record_settled,
+    release,
+)
 from session_provisioning.logic.failures import describe_cleanup
 from session_provisioning.logic.history import (
     aborted_error_and_cause,
@@ -51,6 +64,7 @@ from session_provisioning.logic.outcome import (
 )
 from session_provisioning.logic.steps import create_session, delete_session, utc_now
 from session_provisioning.models.events import FAILED_DETAIL_TYPE
+from session_provisioning.models.reconciliation import AnnouncementMarker
 from session_provisioning.models.workflow import CreatedSession, WorkflowState
 
 
@@ -66,25 +80,36 @@ def reconcile_execution(
     sfn_client: Any,
     nimble_client: Any,
     events_client: Any,
+    announcements: AnnouncementsTable,
+    claimer: str,
     event_bus_name: str,
     event_source: str,
     now: datetime | None = None,
     time_left: Callable[[], float] = lambda: math.inf,
 ) -> dict[str, Any]:
-    """Handles one Execution Status Change `detail`; returns what it did (for the log)."""
+    """Handles one Execution Status Change `detail`; returns what it did (for the log).
+
+    `claimer` names this invocation (its Lambda request id, the same on Lambda's retries)."""
     status = detail.get("status")
     execution_arn = detail["executionArn"]
+    started_at = now or utc_now()
+    marker = read_marker(announcements, execution_arn)
+    if marker is not None and (marker.state != "CLAIMED" or marker.held_by_another(claimer, started_at)):
+        return {"action": "NONE", "reason": f"the announcements table says {marker.state}"}
     events = list(history(sfn_client, execution_arn))
     if published_terminal_event(events):
-        return {"action": "NONE", "reason": "a terminal event was already published"}
+        return _settled(announcements, execution_arn, "a terminal event was already published", started_at)
     if ready_announcement(events) is not None:
-        return {"action": "NONE", "reason": "stopped while the Ready event was being published: READY won"}
+        reason = "stopped while the Ready event was being published: READY won"
+        return _settled(announcements, execution_arn, reason, started_at)
 
     state = _workflow_state(latest_state_with_session(events)) or _session_of_create_in_flight(
         events, nimble_client
     )
     cleanup = None
     if state is not None and state.created is not None:
+        # Before the claim: a deletion is idempotent, and a claim held through a long deletion
+        # would keep a concurrent reconciliation from publishing should this one die meanwhile.
         cleanup = describe_cleanup(delete_session(state, nimble_client, time_left=time_left))
 
     failed_at = now or utc_now()
@@ -108,18 +133,49 @@ def reconcile_execution(
         requested_at=_from_epoch_millis(detail.get("startDate")) or failed_at,
         failed_at=failed_at,
     ).detail
-    _publish(events_client, event_bus_name, event_source, FAILED_DETAIL_TYPE, failed.to_json(), execution_arn)
+    if not claim(announcements, execution_arn, claimer, failed_at):
+        return {"action": "NONE", "reason": "another reconciliation claimed the announcement"}
+    try:
+        event_id = _publish(
+            events_client, event_bus_name, event_source, FAILED_DETAIL_TYPE, failed.to_json(), execution_arn
+        )
+    except Exception:
+        release(announcements, execution_arn, claimer)  # so that a retry publishes
+        raise
+    record_published(
+        announcements,
+        AnnouncementMarker(
+            execution_arn=execution_arn,
+            state="PUBLISHED",
+            claimed_by=claimer,
+            expires_at=announcements.expiry(failed_at),
+            detail_type=FAILED_DETAIL_TYPE,
+            event_id=event_id,
+            code=error.code,
+            cleanup=cleanup.to_json() if cleanup else None,
+        ),
+    )
     return {
         "action": "ANNOUNCED",
         "code": error.code,
         "sessionId": failed.session_id,
+        "eventId": event_id,
         "cleanup": cleanup.to_json() if cleanup else None,
     }
 
 
+def _settled(
+    announcements: AnnouncementsTable, execution_arn: str, reason: str, now: datetime
+) -> dict[str, Any]:
+    """Nothing to publish; the marker spares the sweep's later runs this history read."""
+    record_settled(announcements, execution_arn, reason, now)
+    return {"action": "NONE", "reason": reason}
+
+
 def _publish(
     events_client: Any, bus: str, source: str, detail_type: str, detail: dict[str, Any], execution_arn: str
-) -> None:
+) -> str:
+    """The event's id once EventBridge accepted it."""
     response = events_client.put_events(
         Entries=[
             {
@@ -134,6 +190,7 @@ def _publish(
     if response.get("FailedEntryCount"):
         # Raised, so the function's async retries (and then its OnFailure queue) take over.
         raise RuntimeError(f"the {detail_type} event was not accepted: {response['Entries']}")
+    return str(response["Entries"][0].get("EventId", ""))
 
 
 def _session_of_create_in_flight(events: list[dict[str, Any]], nimble_client: Any) -> WorkflowState | None:

@@ -11,8 +11,10 @@ import json
 from typing import Any
 
 import pytest
+from moto import mock_aws
 
 from session_provisioning.logic.reconcile import published_terminal_event, reconcile_execution
+from tests.support.announcements import template_announcements
 from tests.support.aws_history import AwsHistory, FakeStepFunctions
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:provision:req-1"
@@ -55,7 +57,14 @@ class FakeEvents:
 
 def reconcile(events: list[dict[str, Any]], **detail: Any) -> tuple[dict[str, Any], FakeEvents]:
     sink = FakeEvents()
-    result = reconcile_execution(
+    with mock_aws():
+        table = template_announcements()
+        result = _reconcile(events, sink, table, **detail)
+    return result, sink
+
+
+def _reconcile(events: list[dict[str, Any]], sink: FakeEvents, table: Any, **detail: Any) -> dict[str, Any]:
+    return reconcile_execution(
         {
             "executionArn": ARN,
             "name": "req-1",
@@ -66,10 +75,11 @@ def reconcile(events: list[dict[str, Any]], **detail: Any) -> tuple[dict[str, An
         sfn_client=FakeStepFunctions(events),
         nimble_client=None,
         events_client=sink,
+        announcements=table,
+        claimer="invocation-1",
         event_bus_name="bus",
         event_source="source",
     )
-    return result, sink
 
 
 def test_the_lost_event_sequence_exits_both_publishing_states_without_publishing():
