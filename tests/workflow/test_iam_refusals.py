@@ -13,6 +13,7 @@ import pytest
 
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import REGION, REPO_ROOT, LambdaInvocationError, LocalEngine, load_template
+from tests.support.announcements import scheduled_event
 from tests.support.waiting import wait_until
 from tests.support.workflow import (
     ENVIRONMENT,
@@ -173,4 +174,37 @@ def test_a_reconciler_refused_by_its_role_lands_in_its_dead_letter_queue(tmp_pat
         )
         assert record["requestContext"]["condition"] == "RetriesExhausted"
         assert "AccessDeniedException" in json.dumps(record["responsePayload"])
+        assert events_for(engine.events(), name) == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "trigger", "action"),
+    [
+        # ReconcileExecutionFunction's first policy: statement 8 is the announcements table's.
+        (8, "status change", "dynamodb:GetItem"),
+        # Statement 6: states:ListExecutions on the state machine, the sweep's listing.
+        (6, "schedule", "states:ListExecutions"),
+    ],
+)
+def test_the_reconciler_without_its_table_or_listing_grant_is_refused_and_publishes_nothing(
+    tmp_path, fresh_emulator, statement, trigger, action
+) -> None:
+    with engine_for(
+        without_statement(tmp_path, "ReconcileExecutionFunction", 0, statement), fresh_emulator
+    ) as engine:
+        name = f"req-iam-{uuid.uuid4().hex[:10]}"
+        fresh_emulator.backend.add_fault(session_outcome="NEVER_READY", match={"clientToken": name})
+        arn = engine.start_execution(execution_input(name, "artist-iam"), name=name)
+        engine._sfn.stop_execution(executionArn=arn, cause="test")
+        [status_change] = wait_until(
+            lambda: [e for e in engine.status_events() if e["detail"]["status"] == "ABORTED"]
+        )
+        event = status_change if trigger == "status change" else scheduled_event()
+        with pytest.raises(LambdaInvocationError) as raised:
+            engine.invoke("ReconcileExecutionFunction", event)
+        assert "AccessDeniedException" in str(raised.value.payload)
+        denied = [
+            d for d in engine.iam.decisions if d[0] == "ReconcileExecutionFunction" and d[3] != "allowed"
+        ]
+        assert [d[1] for d in denied] == [action]
         assert events_for(engine.events(), name) == []
