@@ -8,8 +8,8 @@ imported. A dependency missing from functions/requirements.txt, or a model file 
 the package, fails here rather than on the first deployed invocation.
 
 What the functions talk to is local: the Nimble Studio emulator (AWS_ENDPOINT_URL_NIMBLE)
-and a moto server holding the state machine and the event bus (AWS_ENDPOINT_URL_SFN,
-AWS_ENDPOINT_URL_EVENTBRIDGE), both on 127.0.0.1.
+and a moto server holding the state machine, the event bus and the template's DynamoDB tables
+(AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL_DYNAMODB), both on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from moto.server import ThreadedMotoServer
 
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import REGION, LocalEngine, load_template
+from local.tables import create_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -137,6 +138,15 @@ SAMPLES = [
         lambda r: r["action"] == "ANNOUNCED" and r["code"] == "ExecutionAborted",
         "the stopped sample execution announced as ExecutionAborted",
     ),
+    # After the reconcile sample: the sweep finds two stopped executions, the reconcile sample's,
+    # already announced (its marker), and the one the cancel sample stopped, which no
+    # status-change event announced here: the sweep does.
+    Sample(
+        "sweep_executions.json",
+        "ReconcileExecutionFunction",
+        lambda r: (r["swept"], r["settled"], r["reconciled"], r["failed"]) == (2, 1, 1, []),
+        "2 executions swept: the reconciled sample's settled, the cancelled sample's announced",
+    ),
     Sample(
         "session_ready_consumer.json",
         "SessionReadyConsumerFunction",
@@ -159,6 +169,17 @@ def stop_sample_execution(sfn: Any, state_machine: str, event_bus_name: str, mot
         aws_secret_access_key="testing",  # noqa: S106 - moto server on loopback
     )
     events.create_event_bus(Name=event_bus_name)
+
+
+def client_at(url: str, service: str) -> Any:
+    """A client of the loopback moto server."""
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto server on loopback
+    )
 
 
 def built_functions(build_dir: Path) -> dict[str, dict[str, Any]]:
@@ -219,12 +240,14 @@ def main() -> int:
                 "AWS_ENDPOINT_URL_NIMBLE": emulator.url,
                 "AWS_ENDPOINT_URL_SFN": sfn_url,
                 "AWS_ENDPOINT_URL_EVENTBRIDGE": sfn_url,
+                "AWS_ENDPOINT_URL_DYNAMODB": sfn_url,
                 "STATE_MACHINE_ARN": state_machine,
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
             }
             stop_sample_execution(sfn, state_machine, engine_plan.event_bus_name, sfn_url)
+            create_tables(engine_plan.resolver, client_at(sfn_url, "dynamodb"))
             for sample in SAMPLES:
                 # As `sam local invoke`: the function's own variables from the template, then ours.
                 function_environment = engine_plan.functions[sample.function].environment | environment
