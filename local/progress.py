@@ -148,6 +148,8 @@ def describe_invocation(record: dict[str, Any]) -> str:
         )
         then = "to its dead-letter queue" if record["lastAttempt"] else "retried"
         outcome = f"error {str(error)[:160]} ({then})"
+    elif isinstance(response, dict) and "swept" in response:  # the reconciler's sweep
+        outcome = f"swept {response['swept']}, reconciled {response.get('reconciled', 0)}"
     elif isinstance(response, dict) and "action" in response:
         reason = response.get("reason")
         outcome = f"{response['action']} ({reason})" if reason else str(response["action"])

@@ -104,3 +104,16 @@ def test_invocation_lines():
     assert failed.endswith(
         "(Streaming Session Ready, attempt 3): error ValidationError: bad (to its dead-letter queue)"
     )
+    sweep = describe_invocation(
+        {
+            "function": "ReconcileExecutionFunction",
+            "event": {"id": "ev-1", "detail-type": "Scheduled Event", "detail": {}},
+            "attempt": 1,
+            "failed": False,
+            "response": {"swept": 3, "settled": 2, "reconciled": 1, "failed": []},
+            "lastAttempt": True,
+        }
+    )
+    assert sweep.endswith(
+        "ev-1  target    ReconcileExecutionFunction (Scheduled Event, attempt 1): swept 3, reconciled 1"
+    )
