@@ -3,8 +3,8 @@
     python scripts/invoke_built_artifacts.py --build-dir .aws-sam/test-build
 
 Each sample runs in a fresh interpreter started with `-I -S`: no site-packages, no user
-site, no PYTHON* variables, so only the artifact folder and the standard library can be
-imported. A dependency missing from functions/requirements.txt, or a model file missing from
+site, no PYTHON* variables, so only the artifact folder, its layer (the dependencies, as Lambda
+puts /opt/python after /var/task) and the standard library can be imported. A dependency missing from functions/requirements.txt, or a model file missing from
 the package, fails here rather than on the first deployed invocation.
 
 What the functions talk to is local: the Nimble Studio emulator (AWS_ENDPOINT_URL_NIMBLE)
@@ -30,7 +30,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from local.emulator import EmulatorConfig, start_emulator
-from local.engine import REGION, LocalEngine, load_template
+from local.engine import REGION, LocalEngine
+from scripts.built_artifacts import BuiltFunction, built_functions
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -42,8 +43,9 @@ SAMPLE_SESSION_ID = "session-272a097ad362bc1e8f8c"  # what the emulator names th
 # Runs inside the bare interpreter: imports the handler from the artifact and calls it.
 RUNNER = r"""
 import json, sys, uuid
-artifact, handler, event_path, result_path = sys.argv[1:5]
-sys.path.insert(0, artifact)
+import os
+artifacts, handler, event_path, result_path = sys.argv[1:5]
+sys.path[0:0] = artifacts.split(os.pathsep)
 
 class Context:
     function_name = "sample"
@@ -161,15 +163,6 @@ def stop_sample_execution(sfn: Any, state_machine: str, event_bus_name: str, mot
     events.create_event_bus(Name=event_bus_name)
 
 
-def built_functions(build_dir: Path) -> dict[str, dict[str, Any]]:
-    resources = load_template(build_dir / "template.yaml")["Resources"]
-    return {
-        logical_id: resource["Properties"]
-        for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::Serverless::Function"
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -228,16 +221,15 @@ def main() -> int:
             for sample in SAMPLES:
                 # As `sam local invoke`: the function's own variables from the template, then ours.
                 function_environment = engine_plan.functions[sample.function].environment | environment
-                failures += not invoke(sample, functions, build_dir, function_environment)
+                failures += not invoke(sample, functions, function_environment)
     finally:
         moto.stop()
     print(f"built artifacts: {len(SAMPLES) - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 
-def invoke(sample: Sample, functions: dict[str, dict[str, Any]], build_dir: Path, environment: dict) -> bool:
-    properties = functions[sample.function]
-    artifact = build_dir / properties["CodeUri"]
+def invoke(sample: Sample, functions: dict[str, BuiltFunction], environment: dict) -> bool:
+    function = functions[sample.function]
     with tempfile.TemporaryDirectory() as scratch:
         result_path = Path(scratch) / "result.json"
         completed = subprocess.run(  # noqa: S603 - our own interpreter and arguments
@@ -247,8 +239,8 @@ def invoke(sample: Sample, functions: dict[str, dict[str, Any]], build_dir: Path
                 "-S",
                 "-c",
                 RUNNER,
-                str(artifact),
-                properties["Handler"],
+                os.pathsep.join(str(folder) for folder in function.search_path),
+                function.properties["Handler"],
                 str(EVENTS / sample.file),
                 str(result_path),
             ],
