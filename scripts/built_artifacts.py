@@ -8,13 +8,14 @@ are in the DependenciesLayer's folder, under ``python/``. Lambda unpacks the fun
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from local.template import load_template
 
-__all__ = ["BuiltFunction", "built_functions", "layer_folders"]
+__all__ = ["BuiltFunction", "built_functions", "layer_folders", "modules_without_unchecked_bytecode"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,24 @@ def built_functions(build_dir: Path) -> dict[str, BuiltFunction]:
             layers=layer_folders(template, build_dir, properties),
         )
     return found
+
+
+def modules_without_unchecked_bytecode(folder: Path) -> list[Path]:
+    """Modules under ``folder`` whose bytecode Lambda would not use as shipped.
+
+    A .pyc whose flags (bytes 4-8 of its header) are 1 is hash-based and unchecked: Python loads
+    it without looking at the source's time or bytes. Timestamp-checked bytecode (flags 0) is
+    stale once `sam deploy` has dated every file 1980-01-01, and a module with no .pyc is
+    compiled at every cold start (/var/task and /opt are read-only).
+    """
+    missing = []
+    for source in sorted(folder.rglob("*.py")):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        try:
+            header = cached.read_bytes()[:8]
+        except OSError:
+            missing.append(source)
+            continue
+        if int.from_bytes(header[4:8], "little") != 1:
+            missing.append(source)
+    return missing

@@ -31,7 +31,7 @@ from moto.server import ThreadedMotoServer
 
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import REGION, LocalEngine
-from scripts.built_artifacts import BuiltFunction, built_functions
+from scripts.built_artifacts import BuiltFunction, built_functions, modules_without_unchecked_bytecode
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -171,6 +171,14 @@ def main() -> int:
     args = parser.parse_args()
     build_dir = args.build_dir.resolve()
     functions = built_functions(build_dir)
+
+    # What `sam build` ships must carry bytecode Lambda loads as is (functions/Makefile).
+    folders = {folder for function in functions.values() for folder in (function.folder, *function.layers)}
+    without = [path for folder in sorted(folders) for path in modules_without_unchecked_bytecode(folder)]
+    if without:
+        print(f"{len(without)} modules without unchecked-hash bytecode, e.g. {without[:3]}", file=sys.stderr)
+        return 1
+    print(f"bytecode: every module of {len(folders)} built folders has unchecked-hash .pyc")
 
     uncovered = sorted(
         path.name
