@@ -200,7 +200,9 @@ def _local_lines(local: Mapping[str, Any]) -> list[str]:
         f"all terminal after {local['time_to_all_terminal_s']:.1f} s   "
         f"{local['sessions_per_s']:.2f} sessions/s",
         f"  API latency p50 {local['api_p50_ms']:.0f} ms, p99 {local['api_p99_ms']:.0f} ms  "
-        f"(POST p50 {local['post_p50_ms']:.0f} / p99 {local['post_p99_ms']:.0f} ms; "
+        f"(POST p50 {local['post_p50_ms']:.0f} / p99 {local['post_p99_ms']:.0f} ms"
+        + (f", p99/p50 {local['post_p99_to_p50']:.1f}" if "post_p99_to_p50" in local else "")
+        + "; "
         f"GET p50 {local['get_p50_ms']:.0f} / p99 {local['get_p99_ms']:.0f} ms)   "
         f"peak RSS {local['peak_rss_mb']:.0f} MB"
         + (
