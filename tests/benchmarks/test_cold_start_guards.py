@@ -85,12 +85,12 @@ def test_a_shared_botocore_session_gets_the_model_once():
 
 @pytest.mark.parametrize(
     "module",
-    (
+    [
         "session_provisioning.handlers.validate_request",
         "session_provisioning.handlers.create_session",
         "session_provisioning.handlers.poll_session",
         "session_provisioning.handlers.delete_session",
-    ),
+    ],
 )
 def test_the_workflow_steps_leave_the_event_models_to_the_ready_poll(module):
     # Only the poll that finds the session READY builds an event detail (logic.steps.ready_detail).
