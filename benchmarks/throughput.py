@@ -168,6 +168,8 @@ def run_throughput(
         "api_p99_ms": round(percentile(all_ms, 99), 2),
         "post_p50_ms": round(percentile(post_ms, 50), 2),
         "post_p99_ms": round(percentile(post_ms, 99), 2),
+        # How evenly the burst is served: near 1 when every request waits about as long.
+        "post_p99_to_p50": round(percentile(post_ms, 99) / percentile(post_ms, 50), 2),
         "get_p50_ms": round(percentile(get_ms, 50), 2) if get_ms else None,
         "get_p99_ms": round(percentile(get_ms, 99), 2) if get_ms else None,
         "peak_rss_mb": round(peak_rss, 1),

@@ -3,8 +3,8 @@
     python scripts/invoke_built_artifacts.py --build-dir .aws-sam/test-build
 
 Each sample runs in a fresh interpreter started with `-I -S`: no site-packages, no user
-site, no PYTHON* variables, so only the artifact folder and the standard library can be
-imported. A dependency missing from functions/requirements.txt, or a model file missing from
+site, no PYTHON* variables, so only the artifact folder, its layer (the dependencies, as Lambda
+puts /opt/python after /var/task) and the standard library can be imported. A dependency missing from functions/requirements.txt, or a model file missing from
 the package, fails here rather than on the first deployed invocation.
 
 What the functions talk to is local: the Nimble Studio emulator (AWS_ENDPOINT_URL_NIMBLE)
@@ -30,8 +30,9 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from local.emulator import EmulatorConfig, start_emulator
-from local.engine import REGION, LocalEngine, load_template
+from local.engine import REGION, LocalEngine
 from local.tables import create_tables
+from scripts.built_artifacts import BuiltFunction, built_functions, modules_without_unchecked_bytecode
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -43,8 +44,9 @@ SAMPLE_SESSION_ID = "session-272a097ad362bc1e8f8c"  # what the emulator names th
 # Runs inside the bare interpreter: imports the handler from the artifact and calls it.
 RUNNER = r"""
 import json, sys, uuid
-artifact, handler, event_path, result_path = sys.argv[1:5]
-sys.path.insert(0, artifact)
+import os
+artifacts, handler, event_path, result_path = sys.argv[1:5]
+sys.path[0:0] = artifacts.split(os.pathsep)
 
 class Context:
     function_name = "sample"
@@ -182,15 +184,6 @@ def client_at(url: str, service: str) -> Any:
     )
 
 
-def built_functions(build_dir: Path) -> dict[str, dict[str, Any]]:
-    resources = load_template(build_dir / "template.yaml")["Resources"]
-    return {
-        logical_id: resource["Properties"]
-        for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::Serverless::Function"
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -199,6 +192,14 @@ def main() -> int:
     args = parser.parse_args()
     build_dir = args.build_dir.resolve()
     functions = built_functions(build_dir)
+
+    # What `sam build` ships must carry bytecode Lambda loads as is (functions/Makefile).
+    folders = {folder for function in functions.values() for folder in (function.folder, *function.layers)}
+    without = [path for folder in sorted(folders) for path in modules_without_unchecked_bytecode(folder)]
+    if without:
+        print(f"{len(without)} modules without unchecked-hash bytecode, e.g. {without[:3]}", file=sys.stderr)
+        return 1
+    print(f"bytecode: every module of {len(folders)} built folders has unchecked-hash .pyc")
 
     uncovered = sorted(
         path.name
@@ -251,16 +252,15 @@ def main() -> int:
             for sample in SAMPLES:
                 # As `sam local invoke`: the function's own variables from the template, then ours.
                 function_environment = engine_plan.functions[sample.function].environment | environment
-                failures += not invoke(sample, functions, build_dir, function_environment)
+                failures += not invoke(sample, functions, function_environment)
     finally:
         moto.stop()
     print(f"built artifacts: {len(SAMPLES) - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 
-def invoke(sample: Sample, functions: dict[str, dict[str, Any]], build_dir: Path, environment: dict) -> bool:
-    properties = functions[sample.function]
-    artifact = build_dir / properties["CodeUri"]
+def invoke(sample: Sample, functions: dict[str, BuiltFunction], environment: dict) -> bool:
+    function = functions[sample.function]
     with tempfile.TemporaryDirectory() as scratch:
         result_path = Path(scratch) / "result.json"
         completed = subprocess.run(  # noqa: S603 - our own interpreter and arguments
@@ -270,8 +270,8 @@ def invoke(sample: Sample, functions: dict[str, dict[str, Any]], build_dir: Path
                 "-S",
                 "-c",
                 RUNNER,
-                str(artifact),
-                properties["Handler"],
+                os.pathsep.join(str(folder) for folder in function.search_path),
+                function.properties["Handler"],
                 str(EVENTS / sample.file),
                 str(result_path),
             ],

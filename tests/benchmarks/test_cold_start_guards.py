@@ -81,3 +81,17 @@ def test_a_shared_botocore_session_gets_the_model_once():
     assert session.get_component("data_loader").search_paths.count(str(NIMBLE_DATA_PATH)) == 1
     with pytest.raises(TypeError, match="not both"):
         nimble_client(botocore_session=session, boto3_session=object())
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "session_provisioning.handlers.validate_request",
+        "session_provisioning.handlers.create_session",
+        "session_provisioning.handlers.poll_session",
+        "session_provisioning.handlers.delete_session",
+    ],
+)
+def test_the_workflow_steps_leave_the_event_models_to_the_ready_poll(module):
+    # Only the poll that finds the session READY builds an event detail (logic.steps.ready_detail).
+    assert "session_provisioning.models.events" not in modules_after_import(module)

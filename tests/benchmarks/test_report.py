@@ -74,12 +74,19 @@ def sample() -> dict:
                 "PollSessionFunction": {
                     "init_ms": 300.0,
                     "baseline_ms": 220.0,
+                    "init_cpu_ms": 300.0,
+                    "baseline_cpu_ms": 220.0,
                     "ratio": 1.36,
-                    "as_built_init_ms": 900.0,
-                    "as_built_baseline_ms": 550.0,
-                    "as_built_ratio": 1.64,
+                    "before_init_cpu_ms": 900.0,
+                    "before_baseline_cpu_ms": 550.0,
+                    "before_ratio": 1.64,
                     "init_rss_mb": 56.0,
                 }
+            },
+            "api_first_request": {
+                "init_and_first_request_cpu_ms": 330.0,
+                "baseline_cpu_ms": 240.0,
+                "ratio": 1.38,
             },
         },
         "package": {"max_mb": 34.7, "max_mb_with_bytecode": 42.6},
@@ -150,7 +157,10 @@ def test_the_table_shows_the_headline_numbers():
     assert "goal MET" in table
     assert "goal NOT met" in table
     assert "with PollSession at 128 MB: cost 0.300x" in table
-    assert "max ratio 1.40x with bytecode" in table
+    assert "max ratio as sam build packages it 1.70x (goal <= 1.3x: NOT met)" in table
+    assert (
+        "ApiFunction init + first request: 330 ms vs 240 ms (boto3 client + its first call): 1.38x" in table
+    )
     assert "p99 80 ms" in table
 
 

@@ -4,7 +4,7 @@
 
 Run with the SAM CLI's interpreter (.venv-sam: aws-sam-translator is not in the product's
 environment). Offline: the managed policies SAM attaches are given here, not looked up, and
-CodeUri/DefinitionUri are replaced by S3 locations as `sam package` would.
+CodeUri/ContentUri/DefinitionUri are replaced by S3 locations as `sam package` would.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def main() -> None:
             properties["DefinitionUri"] = "s3://bucket/definition.json"
         if "CodeUri" in properties:
             properties["CodeUri"] = "s3://bucket/code.zip"
+        if "ContentUri" in properties:
+            properties["ContentUri"] = "s3://bucket/layer.zip"
     json.dump(transform(template, parameters, PolicyLoader()), sys.stdout, default=str)
 
 

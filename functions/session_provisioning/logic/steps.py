@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from session_provisioning.clock import Clock, elapsed_seconds, utc_now
 from session_provisioning.errors import InvalidPollingPolicy, ValidationException, from_sdk_error
 from session_provisioning.models.base import describe_errors, field_names
-from session_provisioning.models.events import ReadyDetail, Timings
 from session_provisioning.models.request import ProvisioningInput
 from session_provisioning.models.session import FAILED_STATES, PENDING_STATES, READY_STATE, StreamingSession
 from session_provisioning.models.workflow import (
@@ -31,6 +30,9 @@ from session_provisioning.models.workflow import (
     ProvisioningRequest,
     WorkflowState,
 )
+
+if TYPE_CHECKING:
+    from session_provisioning.models.events import ReadyDetail
 
 
 def validate_request(event: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +137,10 @@ def poll_session(
 
 
 def ready_detail(request: ProvisioningRequest, session: StreamingSession, ready_at: datetime) -> ReadyDetail:
+    # Imported here: only the poll that finds the session READY builds the event's detail, and
+    # importing the event models builds all six of them, at every cold start of four steps.
+    from session_provisioning.models.events import ReadyDetail, Timings
+
     return ReadyDetail.model_validate(
         {
             **request.identifiers(),
