@@ -31,6 +31,7 @@ from moto.server import ThreadedMotoServer
 
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import REGION, LocalEngine, load_template
+from local.tables import create_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -84,6 +85,12 @@ SAMPLES = [
         "ValidateRequestFunction",
         lambda r: r["request"]["requestId"] == "sample-request-0001",
         "the validated request",
+    ),
+    Sample(
+        "reserve_call_slots.json",
+        "ReserveCallSlotsFunction",
+        lambda r: set(r) == {"createAt", "firstPollAt"} and r["createAt"] < r["firstPollAt"],
+        "the create's and the first poll's slots",
     ),
     Sample(
         "create_session.json",
@@ -219,12 +226,21 @@ def main() -> int:
                 "AWS_ENDPOINT_URL_NIMBLE": emulator.url,
                 "AWS_ENDPOINT_URL_SFN": sfn_url,
                 "AWS_ENDPOINT_URL_EVENTBRIDGE": sfn_url,
+                "AWS_ENDPOINT_URL_DYNAMODB": sfn_url,  # the call schedule's table
                 "STATE_MACHINE_ARN": state_machine,
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
             }
             stop_sample_execution(sfn, state_machine, engine_plan.event_bus_name, sfn_url)
+            dynamodb = boto3.client(
+                "dynamodb",
+                endpoint_url=sfn_url,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",  # noqa: S106 - moto server on loopback
+            )
+            create_tables(engine_plan.resolver, dynamodb)
             for sample in SAMPLES:
                 # As `sam local invoke`: the function's own variables from the template, then ours.
                 function_environment = engine_plan.functions[sample.function].environment | environment

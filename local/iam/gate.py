@@ -51,6 +51,11 @@ def resources_for(service: str, operation: str, body: dict[str, Any], region: st
             return list(dict.fromkeys(found))
         if "EventBusName" in body or operation in {"DescribeEventBus"}:
             return [_bus_arn(region, account, body.get("EventBusName") or body.get("Name"))]
+    if service == "dynamodb" and isinstance(body.get("TableName"), str):
+        name = body["TableName"]
+        return [
+            name if name.startswith("arn:") else f"arn:{PARTITION}:dynamodb:{region}:{account}:table/{name}"
+        ]
     if service == "lambda" and isinstance(body.get("FunctionName"), str):
         name = body["FunctionName"]
         return [
