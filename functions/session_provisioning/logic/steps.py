@@ -88,6 +88,8 @@ def classify(session: StreamingSession) -> PollOutcome:
 
 # Room for one more GetStreamingSession after a sleep: the client's connect and read timeouts.
 CALL_HEADROOM_SECONDS = 12.0
+# Slots are whole milliseconds, rounded up: a slot one interval away may be that much further.
+SLOT_ROUNDING_SECONDS = 0.002
 
 
 def poll_session(
@@ -123,7 +125,10 @@ def poll_session(
     for _ in range(max(min(policy.checks_per_poll, policy.max_checks - checks), 0)):
         if next_slot is not None:  # every check after the first: the slot reserved for it
             wait = max(next_slot - now().timestamp(), 0.0)
-            if wait > policy.interval_seconds or time_left() < wait + CALL_HEADROOM_SECONDS:
+            if (
+                wait > policy.interval_seconds + SLOT_ROUNDING_SECONDS
+                or time_left() < wait + CALL_HEADROOM_SECONDS
+            ):
                 break
             sleep(wait)
             next_slot = None
