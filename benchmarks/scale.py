@@ -1,6 +1,7 @@
 """The studio's 9:00: 1,000 executions start provisioning in the same second, under rate limits.
 
     PYTHONPATH=functions:. .venv/bin/python -m benchmarks.scale --out scale.json [--sessions 1000]
+    (make bench runs ``--only limited`` and ``--only unlimited`` side by side, then ``--combine``)
 
 What is real: the step functions (``validate_request``, ``reserve_slots``, ``create_session``,
 ``poll_session``) with the template's default polling policy and call-schedule rates; the
@@ -313,22 +314,61 @@ def scale_results(limited: ScaleRun, unlimited: ScaleRun) -> dict[str, Any]:
     }
 
 
+def _run_to_file(sessions: int, limited: bool, out: Path) -> None:
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Powertools' EMF lines and metric warnings: unread here
+        run = run_scale(sessions, limited=limited)
+    document = {
+        "run": {k: v for k, v in run.__dict__.items() if k not in ("retries",)}
+        | {"retries": dict(run.retries)},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    out.write_text(json.dumps(document, default=list), encoding="utf-8")
+
+
+def _load(path: Path) -> tuple[ScaleRun, float]:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    data = document["run"]
+    run = ScaleRun(sessions=data["sessions"], limited=data["limited"])
+    run.calls = [(op, t) for op, t in data["calls"]]
+    run.outcomes, run.published, run.ready_at = data["outcomes"], data["published"], data["ready_at"]
+    run.retries = Counter(data["retries"])
+    run.peak_concurrency, run.throttled = data["peak_concurrency"], data["throttled"]
+    run.virtual_seconds, run.real_seconds = data["virtual_seconds"], data["real_seconds"]
+    run.limits, run.rates = data["limits"], data["rates"]  # type: ignore[attr-defined]
+    return run, document["peak_rss_mb"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--only",
+        choices=("limited", "unlimited"),
+        help="one of the two runs, its raw record to --out (the two run side by side, a process each)",
+    )
+    parser.add_argument("--combine", nargs=2, type=Path, metavar=("LIMITED", "UNLIMITED"))
     args = parser.parse_args(argv)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     threading.stack_size(512 * 1024)  # a thousand threads, each shallow
-    # Powertools prints EMF blobs and warns about metrics; nothing here reads them.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        limited = run_scale(args.sessions, limited=True)
-        unlimited = run_scale(args.sessions, limited=False)
+    if args.only:
+        _run_to_file(args.sessions, args.only == "limited", args.out)
+        return 0
+    if args.combine:
+        (limited, limited_rss), (unlimited, unlimited_rss) = (_load(path) for path in args.combine)
+    else:
+        scratch = args.out.with_suffix(".runs")
+        scratch.mkdir(exist_ok=True)
+        _run_to_file(args.sessions, True, scratch / "limited.json")
+        _run_to_file(args.sessions, False, scratch / "unlimited.json")
+        (limited, limited_rss), (unlimited, unlimited_rss) = (
+            _load(scratch / name) for name in ("limited.json", "unlimited.json")
+        )
     results = scale_results(limited, unlimited)
-    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    results["peak_rss_mb"] = max(limited_rss, unlimited_rss)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
 
