@@ -24,8 +24,10 @@ def calls_per_second_svg(
 ) -> str:
     """Two step lines (calls in each second, with and without the schedule) and two levels."""
     seconds = max(len(with_schedule), len(without_schedule), 1)
-    top = max([limit, schedule, *with_schedule, *without_schedule, 1])
-    y_ticks = nice_ticks(0, top, 6)
+    # The scale is the limit's: the run without a schedule goes far above it, and is clipped.
+    y_ticks = nice_ticks(0, max([limit, schedule, *with_schedule, 1]) * 2.2, 6)
+    unscheduled_peak = max(without_schedule, default=0)
+    without_schedule = [min(count, y_ticks[-1]) for count in without_schedule]
     x_ticks = nice_ticks(0, seconds, 8)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
@@ -69,7 +71,7 @@ def calls_per_second_svg(
     ]
     legend = [
         ("#1b6ca8", "with the call schedule (the template's defaults)"),
-        ("#bbbbbb", "the same run without limits or schedule"),
+        ("#bbbbbb", f"the same run without limits or schedule (up to {unscheduled_peak}/s, clipped)"),
         ("#d1495b", f"the service's limit ({limit:g}/s, assumed)"),
         ("#2e933c", f"the schedule's rate ({schedule:g}/s)"),
     ]
