@@ -1,8 +1,10 @@
-"""``make bench``: polling cost, cold start and local throughput, side by side in one run.
+"""``make bench``: polling cost, cold start, local throughput and the 1,000-session morning.
 
-    PYTHONPATH=functions:. .venv/bin/python -m benchmarks [--only polling,cold,local] [--quick]
+    PYTHONPATH=functions:. .venv/bin/python -m benchmarks [--only polling,cold,local,scale] [--quick]
 
-Prints a table and writes ``benchmarks/results.json`` and ``benchmarks/tradeoff.svg``.
+Prints a table and writes ``benchmarks/results.json``, ``benchmarks/tradeoff.svg`` and
+``benchmarks/scale.svg``. ``--keep`` starts from the existing results.json and replaces only
+the sections run.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from benchmarks.svg import Marker, Series, tradeoff_svg
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("polling", "cold", "local")
+SECTIONS = ("polling", "cold", "local", "scale")
 
 
 def log(line: str) -> None:
@@ -119,6 +121,44 @@ def local_section(quick: bool) -> dict[str, Any]:
         return json.loads(out.read_text())
 
 
+def scale_section(quick: bool, svg: Path) -> dict[str, Any]:
+    """The two runs in processes of their own, side by side (2 cores): the peak RSS is the larger."""
+    from benchmarks.scale_svg import calls_per_second_svg
+
+    sessions = 200 if quick else 1000
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch:
+        out = Path(scratch) / "scale.json"
+        runs = {mode: Path(scratch) / f"{mode}.json" for mode in ("limited", "unlimited")}
+        log(f"  {sessions} executions at once, with and without rate limits (a process each, side by side)")
+        module = [sys.executable, "-m", "benchmarks.scale", "--sessions", str(sessions)]
+        processes = [
+            subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [*module, "--only", mode, "--out", str(path)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+            )
+            for mode, path in runs.items()
+        ]
+        errors = [process.communicate(timeout=7200)[1] for process in processes]
+        if any(process.returncode for process in processes) or not all(p.exists() for p in runs.values()):
+            raise RuntimeError(f"scale run failed:\n{''.join(errors)[-3000:]}")
+        subprocess.run(  # noqa: S603 - our own interpreter and module
+            [*module, "--combine", str(runs["limited"]), str(runs["unlimited"]), "--out", str(out)],
+            cwd=ROOT,
+            check=True,
+        )
+        scale = json.loads(out.read_text())
+    svg.write_text(
+        calls_per_second_svg(
+            scale["get_per_second"],
+            scale["get_per_second_without_limits"],
+            limit=scale["get_limit_per_s"],
+            schedule=scale["get_schedule_per_s"],
+            title=f"{scale['requests']} sessions at once: GetStreamingSession calls per second",
+        ),
+        encoding="utf-8",
+    )
+    return scale
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -129,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     parser.add_argument("--svg", type=Path, default=HERE / "tradeoff.svg")
+    parser.add_argument("--scale-svg", type=Path, default=HERE / "scale.svg")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the other sections of the existing results document"
+    )
     args = parser.parse_args(argv)
     chosen = tuple(part.strip() for part in args.only.split(",") if part.strip())
     unknown = sorted(set(chosen) - set(SECTIONS))
@@ -136,12 +180,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections {unknown}; choose from {SECTIONS}")
 
     started = time.perf_counter()
+    previous = json.loads(args.out.read_text()) if args.keep and args.out.exists() else {}
     results: dict[str, Any] = {
+        **previous,
         "schema_version": SCHEMA_VERSION,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "quick": args.quick,
         "machine": machine(),
-        "seconds": {},
+        "seconds": dict(previous.get("seconds", {})),
     }
     if "polling" in chosen:
         log("polling policy (virtual clock)")
@@ -159,10 +205,17 @@ def main(argv: list[str] | None = None) -> int:
         section_start = time.perf_counter()
         results["local"] = local_section(args.quick)
         results["seconds"]["local"] = round(time.perf_counter() - section_start, 1)
+    if "scale" in chosen:
+        log("scale: the studio's 9:00 (simulated clock)")
+        section_start = time.perf_counter()
+        results["scale"] = scale_section(args.quick, args.scale_svg)
+        results["seconds"]["scale"] = round(time.perf_counter() - section_start, 1)
     results["seconds"]["total"] = round(time.perf_counter() - started, 1)
 
     sections = tuple({"cold": "cold_start", "local": "local"}.get(name, name) for name in chosen)
-    validate(results, sections + (("package",) if "cold" in chosen else ()))
+    if args.keep:
+        sections = tuple(name for name in ("polling", "cold_start", "local", "scale") if name in results)
+    validate(results, sections + (("package",) if "cold_start" in sections else ()))
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(format_table(results))
     print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}", end="")

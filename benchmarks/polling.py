@@ -66,6 +66,7 @@ STUDIO = "studio-local"
 LAUNCH_PROFILE = "lp-local"
 POLL_FUNCTION = "PollSessionFunction"
 POLL_MODULE = "session_provisioning.handlers.poll_session"
+RESERVE_MODULE = "session_provisioning.handlers.reserve_call_slots"
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations")
 
 
@@ -271,6 +272,12 @@ class VirtualTime:
 
         poll_module.poll_session = poll_on_virtual_clock
         undo.append(lambda: setattr(poll_module, "poll_session", original))
+
+        # ReserveCallSlots reserves from "now" too: the virtual now.
+        reserve_module = sys.modules[RESERVE_MODULE]
+        original_reserve = reserve_module.reserve_slots
+        reserve_module.reserve_slots = functools.partial(original_reserve, now=clock.now)
+        undo.append(lambda: setattr(reserve_module, "reserve_slots", original_reserve))
         try:
             yield
         finally:

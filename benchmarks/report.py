@@ -33,6 +33,15 @@ REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
     "local.api_p99_ms": (int, float),
     "local.post_p99_ms": (int, float),
     "local.peak_rss_mb": (int, float),
+    "scale.requests": int,
+    "scale.all_ready": bool,
+    "scale.failed_for_throttling": int,
+    "scale.max_get_per_s": int,
+    "scale.get_limit_per_s": (int, float),
+    "scale.nimble_calls_per_session_ratio": (int, float),
+    "scale.max_detection_delay_s": (int, float),
+    "scale.peak_rss_mb": (int, float),
+    "scale.peak_lambda_concurrency": int,
 }
 
 
@@ -213,6 +222,23 @@ def _local_lines(local: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _scale_lines(scale: Mapping[str, Any]) -> list[str]:
+    return [
+        f"SCALE  ({scale['requests']} executions entering provisioning in one second, emulator rate "
+        f"limits on; provisioning {scale['provisioning_range_s'][0]:g}-{scale['provisioning_range_s'][1]:g} s)",
+        f"  all READY: {scale['all_ready']}   failed for throttling: {scale['failed_for_throttling']}   "
+        f"throttled calls: {sum(scale['throttled_calls'].values())}",
+        f"  GetStreamingSession: at most {scale['max_get_per_s']}/s (limit {scale['get_limit_per_s']:g}/s, "
+        f"schedule {scale['get_schedule_per_s']:g}/s; without limits {scale['without_limits_max_get_per_s']}/s)",
+        f"  Nimble calls per session {scale['nimble_calls_per_session']:.1f} = "
+        f"{scale['nimble_calls_per_session_ratio']:.2f}x the run without limits   "
+        f"detection delay max {scale['max_detection_delay_s']:.1f} s (mean {scale['mean_detection_delay_s']:.1f} s)",
+        f"  peak Lambda concurrency {scale['peak_lambda_concurrency']} "
+        f"(without the schedule {scale['peak_lambda_concurrency_without_limits']})   "
+        f"peak RSS {scale['peak_rss_mb']:.0f} MB",
+    ]
+
+
 def format_table(results: Mapping[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -226,4 +252,6 @@ def format_table(results: Mapping[str, Any]) -> str:
         lines += [*_cold_lines(results["cold_start"], results["package"]), ""]
     if "local" in results:
         lines += [*_local_lines(results["local"]), ""]
+    if "scale" in results:
+        lines += [*_scale_lines(results["scale"]), ""]
     return "\n".join(lines)

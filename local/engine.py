@@ -81,6 +81,7 @@ from local.lambda_hook import LambdaInvokeHook
 from local.lambda_invoke import LambdaContext, LambdaInvocationError
 from local.lambda_runtime import DEFAULT_MAX_WORKERS, WorkerRuntime
 from local.plan import FunctionSpec, make_plan
+from local.tables import create_tables
 from local.template import (
     ACCOUNT_ID,
     DEFAULT_STACK_NAME,
@@ -242,9 +243,8 @@ class LocalEngine:
         )
         if created["stateMachineArn"] != self.state_machine_arn:
             raise EngineError(f"moto named the state machine {created['stateMachineArn']}")
-        moto_patches.install_start_execution_shim(ACCOUNT_ID, REGION)
-        moto_patches.install_put_events_cause_shim()
-        moto_patches.install_parse_cache()
+        moto_patches.install_engine_patches(ACCOUNT_ID, REGION)
+        create_tables(self.resolver)  # the template's DynamoDB tables (the call schedule)
         self._runtime = self._make_runtime()
         self._runtime.start()
         self._start_status_events()

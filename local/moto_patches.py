@@ -25,6 +25,7 @@ import datetime as _datetime
 import functools
 import importlib
 import json
+import math
 import re
 import threading
 import time
@@ -38,12 +39,14 @@ import moto
 __all__ = [
     "EXECUTION_NAME",
     "MOTO_VERSION",
+    "install_engine_patches",
     "install_parse_cache",
     "install_put_events_cause_shim",
     "install_start_execution_shim",
     "install_status_change_hook",
     "install_stop_execution_shim",
     "install_terminal_errors_patch",
+    "install_timestamp_wait",
     "virtual_clock",
 ]
 
@@ -260,6 +263,50 @@ def install_parse_cache() -> None:
     AmazonStateLanguageParser._local_engine_cached = True
 
 
+#: The clock Wait states with a Timestamp read (virtual_clock sets it); None: real UTC time.
+_timestamp_clock: list[Any] = [None]
+
+
+def install_timestamp_wait() -> None:
+    """A Wait with ``Timestamp``/``TimestampPath`` waits until that instant, as AWS does.
+
+    moto (``Timestamp._get_wait_seconds``) compares the UTC timestamp with the machine's local
+    time, drops its fraction and truncates the difference, so it could wake up to a second
+    early (a slot of the call schedule, local/logic.schedule, must never be early). Here: UTC,
+    the fraction kept, rounded up to whole seconds (moto waits whole seconds); on the virtual
+    clock, exactly. Process-wide and idempotent.
+    """
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+
+    if getattr(Timestamp, "_local_engine_exact", False):
+        return
+
+    def wait_seconds(self: Any, env: Any) -> float:
+        self.string.eval(env=env)
+        text = env.stack.pop()
+        if not isinstance(text, str) or not self._is_valid_timestamp_pattern(text):
+            raise FailureEventException(self._create_failure_event(env, str(text)))
+        until = _datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        clock = _timestamp_clock[0]
+        if clock is not None:
+            return max(until - clock.time(), 0.0)
+        return max(math.ceil(until - time.time()), 0)
+
+    Timestamp._get_wait_seconds = wait_seconds
+    Timestamp._local_engine_exact = True
+
+
+def install_engine_patches(account_id: str, region: str) -> None:
+    """What every LocalEngine installs when it starts (each idempotent)."""
+    install_start_execution_shim(account_id, region)
+    install_put_events_cause_shim()
+    install_parse_cache()
+    install_timestamp_wait()
+
+
 def install_put_events_cause_shim() -> None:
     """``EventBridge.FailedEntry``'s Cause as AWS gives it: the PutEvents response as JSON text.
 
@@ -385,6 +432,9 @@ def virtual_clock(clock: Clock, transition_s: float = 0.0) -> Iterator[None]:
         patch(CommonStateField, "_eval_body", eval_body)
         patch(EventManager, "_get_current_timestamp", staticmethod(clock.now))
         patch(retrier_decl, "time", SimpleNamespace(sleep=clock.sleep, time=clock.time))
+        install_timestamp_wait()
+        _timestamp_clock[0] = clock
+        undo.append(lambda: _timestamp_clock.__setitem__(0, None))
         shim = _datetime_module(clock)
         for module_name in (
             "moto.stepfunctions.parser.models",

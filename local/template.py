@@ -28,6 +28,7 @@ __all__ = [
     "REGION",
     "REPO_ROOT",
     "STATE_MACHINE_TYPES",
+    "TABLE_TYPE",
     "EngineError",
     "TemplateResolver",
     "cfn_string",
@@ -45,6 +46,7 @@ FUNCTION_TYPES = frozenset({"AWS::Serverless::Function", "AWS::Lambda::Function"
 STATE_MACHINE_TYPES = frozenset({"AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"})
 EVENT_BUS_TYPE = "AWS::Events::EventBus"
 QUEUE_TYPE = "AWS::SQS::Queue"
+TABLE_TYPE = "AWS::DynamoDB::Table"
 
 
 class EngineError(RuntimeError):
@@ -210,6 +212,12 @@ class TemplateResolver:
         name = properties.get("QueueName")
         return cfn_string(self.resolve(name)) if name is not None else logical_id
 
+    def table_name(self, logical_id: str) -> str:
+        """A DynamoDB table's name: its ``TableName``, else its logical id."""
+        properties = self.resources[logical_id].get("Properties") or {}
+        name = properties.get("TableName")
+        return cfn_string(self.resolve(name)) if name is not None else logical_id
+
     def _resource_type(self, logical_id: str) -> str:
         if logical_id not in self.resources:
             raise EngineError(f"unknown resource or parameter {logical_id}")
@@ -243,6 +251,8 @@ class TemplateResolver:
             return self.state_machine_arn(name)
         if kind == EVENT_BUS_TYPE:
             return self.event_bus_name(name)
+        if kind == TABLE_TYPE:
+            return self.table_name(name)
         return name  # anything else: its logical id is a good enough local physical id
 
     def get_att(self, logical_id: str, attribute: str) -> Any:
@@ -265,6 +275,8 @@ class TemplateResolver:
                 if attribute == "QueueName"
                 else f"arn:{PARTITION}:sqs:{self.region}:{self.account_id}:{name}"
             )
+        if kind == TABLE_TYPE and attribute == "Arn":
+            return f"arn:{PARTITION}:dynamodb:{self.region}:{self.account_id}:table/{self.table_name(logical_id)}"
         raise EngineError(f"!GetAtt {logical_id}.{attribute} ({kind}) is not supported locally")
 
     # ----- intrinsic functions ----------------------------------------------------------------

@@ -40,6 +40,8 @@ def _node_label(name: str, state: dict[str, Any]) -> str:
         return f"{name}<br/><small>{state['Resource'].rsplit(':::', 1)[-1]}</small>"
     if kind == "Wait":
         seconds = state.get("Seconds", state.get("SecondsPath", ""))
+        if not seconds and "TimestampPath" in state:  # waits until a time, e.g. a reserved slot
+            seconds = f"until {state['TimestampPath']}"
         return f"{name}<br/><small>{seconds}</small>"
     return name
 

@@ -89,6 +89,12 @@ SAMPLES = [
         "the validated request",
     ),
     Sample(
+        "reserve_call_slots.json",
+        "ReserveCallSlotsFunction",
+        lambda r: set(r) == {"createAt", "firstPollAt"} and r["createAt"] < r["firstPollAt"],
+        "the create's and the first poll's slots",
+    ),
+    Sample(
         "create_session.json",
         "CreateSessionFunction",
         lambda r: r["sessionId"] == SAMPLE_SESSION_ID,

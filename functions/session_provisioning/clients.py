@@ -25,7 +25,7 @@ STEP_FUNCTIONS_CONFIG = Config(
 
 
 class Clients:
-    """Nimble Studio, Step Functions, EventBridge and DynamoDB clients, each made on first use.
+    """Nimble Studio, Step Functions, DynamoDB and EventBridge clients, each made on first use.
 
     `nimble_attempts`: HTTP attempts per Nimble Studio call. 1 for the workflow's steps, whose
     retries the state machine owns (see nimble_client); a function outside the state machine
@@ -46,6 +46,11 @@ class Clients:
     @cached_property
     def step_functions(self) -> Any:
         return self.session.create_client("stepfunctions", config=STEP_FUNCTIONS_CONFIG)
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        """The account-wide call schedule's table (logic.schedule): two small writes per slot."""
+        return self.session.create_client("dynamodb", config=STEP_FUNCTIONS_CONFIG)
 
     @cached_property
     def events(self) -> Any:

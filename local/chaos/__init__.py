@@ -12,7 +12,9 @@ control endpoint, on every operation:
 * 20% ``ThrottlingException`` and 5% ``InternalServerErrorException`` (any operation),
 * 5% ``ConflictException`` on CreateStreamingSession,
 * 5% of the sessions end ``CREATE_FAILED`` (a random failure statusCode), 5% never become READY,
-* provisioning takes a random 1-10 s per session.
+* provisioning takes a random 1-10 s per session,
+* and the emulator's request-rate limits are on (its assumed defaults; ``--no-rate-limits``
+  turns them off), which the workflow's call schedule must keep it under.
 
 Then it sends N requests over real HTTP to the local API, from a pool of client threads, each
 with its own client token; 10% are sent a second time at the same moment (same token, same
@@ -74,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=_env_int("CHAOS_SEED", 1))
     parser.add_argument("--poll-budget", type=int, default=_env_int("CHAOS_POLL_BUDGET_SECONDS", 20))
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds the whole run may take")
+    parser.add_argument(
+        "--no-rate-limits",
+        action="store_true",
+        help="leave the emulator's request-rate limits off (they are on by default)",
+    )
     args = parser.parse_args(argv)
     if args.requests < 1:
         parser.error("--requests must be at least 1")
@@ -89,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         poll_budget_seconds=args.poll_budget,
         timeout_seconds=args.timeout,
+        rate_limits=not args.no_rate_limits,
     )
     report = run(config)
     return 0 if report.ok else 1

@@ -26,6 +26,9 @@ class ChaosConfig:
     throttling: float = 0.20
     internal_errors: float = 0.05
     create_conflicts: float = 0.05
+    #: The emulator's per-account request-rate limits (its assumed defaults) on top of the
+    #: injected faults: the workflow must stay under them by design (README, Performance).
+    rate_limits: bool = True
     # Share of the sessions that end CREATE_FAILED, and that never become READY.
     create_failed: float = 0.05
     never_ready: float = 0.05

@@ -78,13 +78,15 @@ def _run(config: ChaosConfig, out: Callable[[str], None]) -> ChaosReport:
                     "provisioningSeconds": list(config.provisioning_seconds),
                     "deletionSeconds": config.deletion_seconds,
                     "faults": emulator_faults(config),
+                    "rateLimits": {"enabled": config.rate_limits},
                 },
             )
             if status != 200:
                 raise RuntimeError(f"the emulator refused the chaos configuration: {status} {answer}")
             out(
                 f"chaos: {config.requests} requests (+{round(config.requests * config.duplicate_fraction)} "
-                f"replayed at once), seed {config.seed}, API {stack.api_url}, emulator {stack.emulator.url}"
+                f"replayed at once), seed {config.seed}, rate limits {'on' if config.rate_limits else 'off'}, "
+                f"API {stack.api_url}, emulator {stack.emulator.url}"
             )
             assert stack.engine is not None
             stopper = _stopper(stack.engine.state_machine_arn)

@@ -107,6 +107,7 @@ class NimbleBackend(EmulatorState):
         operation = "CreateStreamingSession"
         with self._lock:
             self._calls[operation] += 1
+            self._admit(operation, caller)
             owner = owned_by if isinstance(owned_by, str) else caller
             self._raise_injected(
                 operation,
@@ -197,7 +198,9 @@ class NimbleBackend(EmulatorState):
         self, studio_id: str, session_id: str, *, caller: str = "local-user"
     ) -> dict[str, Any]:
         with self._lock:
-            session = self._enter_session_operation("GetStreamingSession", studio_id, session_id)
+            session = self._enter_session_operation(
+                "GetStreamingSession", studio_id, session_id, caller=caller
+            )
             return session.to_wire()
 
     def list_streaming_sessions(
@@ -214,6 +217,7 @@ class NimbleBackend(EmulatorState):
         operation = "ListStreamingSessions"
         with self._lock:
             self._calls[operation] += 1
+            self._admit(operation, caller)
             self._raise_injected(
                 operation,
                 {
@@ -301,6 +305,7 @@ class NimbleBackend(EmulatorState):
                 session_id,
                 client_token=client_token,
                 extra_checks=lambda problems: move.check_member(problems, member),
+                caller=caller,
             )
             if session.state in move.replays:
                 return session.to_wire()
@@ -328,9 +333,11 @@ class NimbleBackend(EmulatorState):
         *,
         client_token: object = None,
         extra_checks: Callable[[Problems], object] | None = None,
+        caller: str = "local-user",
     ) -> StreamingSession:
-        """Count the call, apply faults, validate, and find and settle the session."""
+        """Count the call, apply the rate limit and faults, validate, find and settle the session."""
         self._calls[operation] += 1
+        self._admit(operation, caller)
         stored = self._sessions.get(session_id)
         if stored is not None and stored.studio_id == studio_id:
             attributes = stored.fault_attributes()

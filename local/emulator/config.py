@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 from local.emulator.authorization import IamSettings
 from local.emulator.exceptions import NimbleError
 from local.emulator.faults import CamelModel, FaultSpec
+from local.emulator.ratelimit import RateLimits
 
 __all__ = ["EmulatorConfig", "StudioFixture", "load_config", "setting_names"]
 
@@ -75,6 +76,8 @@ class EmulatorConfig(CamelModel):
     #: Roles and policies: when set, every API call is decided by IAM's rules (see
     #: :mod:`local.emulator.authorization`); unset, any signed request is accepted.
     iam: IamSettings | None = None
+    #: Per-account, per-operation request-rate limits (token buckets); off unless enabled.
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
 
     @field_validator("provisioning_seconds")
     @classmethod

@@ -29,6 +29,13 @@ default port::
     transitions that begin afterwards. ``faults`` and ``liveSessionsPerOwner`` may be given
     here as well (added / set as above); this is also the body format of the
     ``NIMBLE_EMULATOR_CONFIG`` start-up variable.
+``GET  $E/rate-limits`` / ``POST $E/rate-limits``
+    Per-account, per-operation request-rate limits (:mod:`local.emulator.ratelimit`), off by
+    default: ``{"enabled": true}`` turns on the assumed defaults, ``{"enabled": true,
+    "operations": {"GetStreamingSession": {"ratePerSecond": 5, "burst": 10}}}`` sets one. A
+    call over its limit is 429 ``ThrottlingException`` and changes nothing. GET answers the
+    limits in force and the throttled calls per operation. Also the ``rateLimits`` setting of
+    ``POST $E/config`` and ``NIMBLE_EMULATOR_CONFIG``; ``reset`` refills the buckets.
 ``GET  $E/iam`` / ``POST $E/iam``
     Roles and policies (:mod:`local.emulator.authorization`): with them, every API call is
     decided by IAM's rules (403 ``AccessDeniedException`` / ``UnrecognizedClientException``);
@@ -129,6 +136,13 @@ class ControlEndpoint:
             ),
             Route.at(f"{control}/reset", {"POST": ("control:reset", self._reset)}),
             Route.at(
+                f"{control}/rate-limits",
+                {
+                    "GET": ("control:rate-limits", self._get_rate_limits),
+                    "POST": ("control:set-rate-limits", self._set_rate_limits),
+                },
+            ),
+            Route.at(
                 f"{control}/iam",
                 {"GET": ("control:iam", self._get_iam), "POST": ("control:set-iam", self._set_iam)},
             ),
@@ -196,6 +210,22 @@ class ControlEndpoint:
         body = json_value(request.body)
         self.state.configure({"iam": body})
         return Reply(200, {"enforced": body is not None})
+
+    def _get_rate_limits(self, request: Request, params: dict[str, str]) -> Reply:
+        snapshot = self.state.snapshot()
+        limits = self.state.config.rate_limits
+        return Reply(
+            200,
+            {
+                "enabled": limits.enabled,
+                "limits": limits.effective(),
+                "throttledCounts": snapshot["throttledCounts"],
+            },
+        )
+
+    def _set_rate_limits(self, request: Request, params: dict[str, str]) -> Reply:
+        self.state.configure({"rateLimits": json_object(request.body)})
+        return self._get_rate_limits(request, params)
 
     def _reset(self, request: Request, params: dict[str, str]) -> Reply:
         self.state.reset()

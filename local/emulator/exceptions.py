@@ -88,7 +88,7 @@ class ConflictException(NimbleError, status=409):
 
 
 class ThrottlingException(NimbleError, status=429):
-    """Too many requests (only ever injected)."""
+    """Too many requests: an operation's rate limit (local.emulator.ratelimit), or injected."""
 
 
 class InternalServerErrorException(NimbleError, status=500):

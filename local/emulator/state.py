@@ -34,6 +34,7 @@ from local.emulator.models import (
     session_not_found,
     status_message_for,
 )
+from local.emulator.ratelimit import RateLimiter
 from local.emulator.validation import check_forced_state
 
 __all__ = ["EmulatorState"]
@@ -59,6 +60,7 @@ class EmulatorState:
         self._calls: Counter[str] = Counter()
         self._sequence = 0
         self._quota: int | None = None
+        self._limiter = RateLimiter(self.config.rate_limits)
         self._install_one_offs(self.config)
 
     def reset(self) -> None:
@@ -69,6 +71,7 @@ class EmulatorState:
             self._calls.clear()
             self._faults.clear()
             self._quota = None
+            self._limiter.reset()
 
     def configure(self, changes: EmulatorConfig | Mapping[str, Any]) -> dict[str, Any]:
         """Change settings at run time (partial; keys camelCase or snake_case).
@@ -92,6 +95,8 @@ class EmulatorState:
             if "seed" in {names[key] for key in changes}:
                 self.rng.seed(updated.seed)
             self._install_one_offs(updated)
+            if updated.rate_limits != self.config.rate_limits:
+                self._limiter = RateLimiter(updated.rate_limits)  # new limits start with full buckets
             self.config = updated.one_off_free()
             return self.config.settings()
 
@@ -172,6 +177,8 @@ class EmulatorState:
                 "sessions": sessions,
                 "tokens": tokens,
                 "callCounts": dict(self._calls),
+                "throttledCounts": dict(self._limiter.throttled),
+                "rateLimits": self._limiter.limits.effective() if self._limiter.limits.enabled else None,
                 "faults": [rule.describe() for rule in self._faults.active()],
             }
 
@@ -224,6 +231,14 @@ class EmulatorState:
                 f"{owner!r} already has {live} live streaming session(s); the limit is {self._quota}.",
                 {"ownedBy": owner, "liveSessions": str(live), "limit": str(self._quota)},
             )
+
+    def _admit(self, operation: str, caller: str) -> None:
+        """The operation's rate limit for the caller's account (its ARN's, else the configured one)."""
+        parts = caller.split(":")
+        account = (
+            parts[4] if caller.startswith("arn:") and len(parts) > 4 and parts[4] else self.config.account_id
+        )
+        self._limiter.admit(account, operation, self.clock())
 
     def _provisioning_duration(self) -> float:
         value = self.config.provisioning_seconds

@@ -110,7 +110,32 @@ def sample() -> dict:
             "get_p99_ms": 20.0,
             "peak_rss_mb": 300.0,
         },
+        "scale": {
+            "requests": 1000,
+            "all_ready": True,
+            "failed_for_throttling": 0,
+            "throttled_calls": {},
+            "max_get_per_s": 16,
+            "get_limit_per_s": 20.0,
+            "get_schedule_per_s": 16.0,
+            "without_limits_max_get_per_s": 125,
+            "nimble_calls_per_session": 12.5,
+            "nimble_calls_per_session_ratio": 0.4,
+            "max_detection_delay_s": 63.0,
+            "mean_detection_delay_s": 30.0,
+            "peak_lambda_concurrency": 130,
+            "peak_lambda_concurrency_without_limits": 1000,
+            "peak_rss_mb": 400.0,
+            "provisioning_range_s": [120.0, 600.0],
+        },
     }
+
+
+def test_the_table_shows_the_scale_scenario():
+    table = format_table(sample())
+    assert "SCALE  (1000 executions" in table
+    assert "failed for throttling: 0" in table
+    assert "at most 16/s (limit 20/s" in table
 
 
 def test_a_complete_document_is_valid():

@@ -34,13 +34,14 @@ def test_the_request_ends_ready_with_one_event_and_no_retry(run):
 
 def test_transitions_invocations_and_checks(run):
     (scenario,) = run.scenarios
-    # Validate, Create, WaitBeforeFirstPoll, 3 x (PollSession, Route), 2 x WaitBetweenPolls,
-    # PublishReady, SessionReady.
-    assert scenario.transitions == 13
+    # Validate, ReserveCallSlots, WaitForCreateSlot, Create, WaitBeforeFirstPoll,
+    # 3 x (PollSession, Route), 2 x WaitBetweenPolls, PublishReady, SessionReady.
+    assert scenario.transitions == 15
     assert scenario.polls == 3
     assert scenario.checks == 7  # 3 + 3 + 1
     assert [i.function for i in scenario.invocations] == [
         "ValidateRequestFunction",
+        "ReserveCallSlotsFunction",
         "CreateSessionFunction",
         "PollSessionFunction",
         "PollSessionFunction",
@@ -48,14 +49,16 @@ def test_transitions_invocations_and_checks(run):
     ]
     durations = [round(i.duration_s, 3) for i in scenario.invocations]
     # Two full PollSession invocations: 100 ms + 3 calls of 50 ms + 2 sleeps of 10 s.
-    assert durations == [0.1, 0.15, 20.25, 20.25, 0.15]  # rounded: epoch floats carry ~1e-7 s
+    assert durations == [0.1, 0.1, 0.15, 20.25, 20.25, 0.15]  # rounded: epoch floats carry ~1e-7 s
 
 
 def test_detection_delay_on_the_virtual_clock(run):
     (scenario,) = run.scenarios
-    # Created at 0.35 s (READY at 90.35 s); the check at 91.4 s sees it; PutEvents at 91.5 s.
-    # (The emulator reports READY to the millisecond.)
-    assert scenario.detection_delay_s == pytest.approx(1.15, abs=2e-3)
-    # Longest gap between checks (10.3 s, across a Wait) plus 0.1 s to publish.
-    assert scenario.worst_case_delay_s == pytest.approx(10.4, abs=1e-3)
-    assert scenario.end_to_end_s == pytest.approx(91.5, abs=1e-3)
+    # Slots reserved at 0.2 s (create) and 30.2 s (first poll); created at 0.55 s (READY at
+    # 90.55 s). Each next check is reserved 10 s after the one before: in the Lambda, and across
+    # WaitBetweenPolls (its slot waited for exactly). The check at 91.1 s sees READY; PutEvents
+    # at 91.2 s. (The emulator reports READY to the millisecond.)
+    assert scenario.detection_delay_s == pytest.approx(0.65, abs=2e-3)
+    # Longest gap between checks (10.2 s, across a Wait) plus 0.1 s to publish.
+    assert scenario.worst_case_delay_s == pytest.approx(10.3, abs=1e-3)
+    assert scenario.end_to_end_s == pytest.approx(91.2, abs=1e-3)

@@ -88,7 +88,7 @@ def test_one_stage_with_access_log_tracing_and_throttling():
 def test_functions_log_to_their_groups_and_trace():
     resources = transformed()
     functions = {name: res for name, res in resources.items() if res["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 8
+    assert len(functions) == 9
     for name, function in functions.items():
         properties = function["Properties"]
         assert properties["LoggingConfig"] == {"LogGroup": {"Ref": f"{name}LogGroup"}}, name

@@ -46,6 +46,7 @@ def test_definition_is_the_deployed_file_with_the_substitutions():
     text = ASL_FILE.read_text()
     expected = {
         "ValidateRequestFunctionArn": LAMBDA_ARN.format("ValidateRequestFunction"),
+        "ReserveCallSlotsFunctionArn": LAMBDA_ARN.format("ReserveCallSlotsFunction"),
         "CreateSessionFunctionArn": LAMBDA_ARN.format("CreateSessionFunction"),
         "PollSessionFunctionArn": LAMBDA_ARN.format("PollSessionFunction"),
         "DeleteSessionFunctionArn": LAMBDA_ARN.format("DeleteSessionFunction"),

@@ -61,7 +61,9 @@ def engine_for(template: Path, emulator, **options) -> LocalEngine:
     [
         ("CreateSessionFunction", 0, 0, "CreateSession"),  # nimble:CreateStreamingSession
         ("CreateSessionFunction", 0, 3, "CreateSession"),  # ec2:CreateNetworkInterface (dependent)
-        ("PollSessionFunction", 0, None, "PollSession"),  # nimble:GetStreamingSession
+        ("PollSessionFunction", 0, 0, "PollSession"),  # nimble:GetStreamingSession
+        ("PollSessionFunction", 0, 1, "PollSession"),  # dynamodb:UpdateItem (the next check's slot)
+        ("ReserveCallSlotsFunction", 0, None, "ReserveCallSlots"),  # dynamodb:UpdateItem
     ],
 )
 def test_a_step_without_its_grant_fails_with_access_denied(
@@ -109,8 +111,8 @@ def test_the_api_without_start_execution_answers_5xx_and_starts_nothing(
 
 
 def test_the_state_machine_without_put_events_fails_the_execution(tmp_path, fresh_emulator) -> None:
-    # ProvisioningStateMachine's Policies: five LambdaInvokePolicy, then EventBridgePutEventsPolicy.
-    with engine_for(without_statement(tmp_path, "ProvisioningStateMachine", 5), fresh_emulator) as engine:
+    # ProvisioningStateMachine's Policies: six LambdaInvokePolicy, then EventBridgePutEventsPolicy.
+    with engine_for(without_statement(tmp_path, "ProvisioningStateMachine", 6), fresh_emulator) as engine:
         result, _ = run_request(engine, "artist-iam")
         assert result["status"] == "FAILED"  # ExecutionsFailed: the alarm's metric
         assert "AccessDeniedException" in (result.get("error", "") + result.get("cause", ""))

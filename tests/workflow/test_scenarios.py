@@ -46,6 +46,8 @@ FAILURE_CODES = ("INSUFFICIENT_CAPACITY", "NETWORK_CONNECTION_ERROR", "AMI_VALID
 
 READY_PATH_START = (
     "ValidateRequest",
+    "ReserveCallSlots",
+    "WaitForCreateSlot",
     "CreateSession",
     "WaitBeforeFirstPoll",
     "PollSession",

@@ -1,22 +1,34 @@
 """PollSession step: GetStreamingSession and classify the session's state."""
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from session_provisioning.clients import Clients
+from session_provisioning.logic.schedule import scheduler_from_settings
 from session_provisioning.logic.steps import poll_session
+from session_provisioning.models.schedule import CallScheduleSettings
 from session_provisioning.models.workflow import PollOutcome, WorkflowState
 from session_provisioning.observability import lambda_entry, logger, metrics
 
-client = Clients().nimble  # made during init, before the first event, and kept while warm
+clients = Clients()
+client = clients.nimble  # made during init, before the first event, and kept while warm
+scheduler = scheduler_from_settings(
+    CallScheduleSettings.from_environment(os.environ), lambda: clients.dynamodb
+)
 
 
 @lambda_entry("request.requestId")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = WorkflowState.model_validate(event)
-    result = poll_session(state, client, time_left=lambda: context.get_remaining_time_in_millis() / 1000)
+    result = poll_session(
+        state,
+        client,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+        scheduler=scheduler,
+    )
     checks_before = state.poll.checks if state.poll else 0
     metrics.add_metric(name="SessionChecks", unit=MetricUnit.Count, value=result.checks - checks_before)
     logger.info(
@@ -26,6 +38,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "state": result.session.state,
             "outcome": result.outcome.value,
             "checks": result.checks,
+            "nextPollAt": result.to_json().get("nextPollAt"),
         },
     )
     if result.outcome is PollOutcome.READY:

@@ -24,6 +24,7 @@ from session_provisioning.models.workflow import CaughtError, CleanupResult, Pol
 # The Task states in the order a request meets them.
 _STEP_ORDER = (
     "ValidateRequest",
+    "ReserveCallSlots",
     "CreateSession",
     "FindCreatedSession",
     "PollSession",

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from session_provisioning.clock import Clock, elapsed_seconds, utc_now
 from session_provisioning.errors import InvalidPollingPolicy, ValidationException, from_sdk_error
+from session_provisioning.logic.schedule import GET, Scheduler, Unscheduled, wake_time
 from session_provisioning.models.base import describe_errors, field_names
 from session_provisioning.models.request import ProvisioningInput
 from session_provisioning.models.session import FAILED_STATES, PENDING_STATES, READY_STATE, StreamingSession
@@ -89,6 +90,8 @@ def classify(session: StreamingSession) -> PollOutcome:
 
 # Room for one more GetStreamingSession after a sleep: the client's connect and read timeouts.
 CALL_HEADROOM_SECONDS = 12.0
+# Slots are whole milliseconds, rounded up: a slot one interval away may be that much further.
+SLOT_ROUNDING_SECONDS = 0.002
 
 
 def poll_session(
@@ -98,27 +101,39 @@ def poll_session(
     sleep: Callable[[float], None] = time.sleep,
     now: Clock = utc_now,
     time_left: Callable[[], float] = lambda: math.inf,
+    scheduler: Scheduler | None = None,
 ) -> PollResult:
     """PollSession: GetStreamingSession until it leaves the pending states, within the budget.
 
-    One invocation makes up to `checksPerPoll` calls `intervalSeconds` apart, so a few Lambda
-    seconds replace Wait/Task/Choice transitions, which cost more (see README, Performance);
-    it stops early when the Lambda's remaining time (`time_left`, seconds) runs short.
+    Each check happens at a slot reserved in the account-wide schedule (logic.schedule): the
+    first at the one the state machine waited for, each next one `intervalSeconds` later or
+    the first free slot after that. When the next slot is only the interval away (the account
+    is not busy) and `checksPerPoll` allows, the invocation sleeps until it and checks again:
+    a few Lambda seconds instead of Wait/Task/Choice transitions, which cost more (README,
+    Performance). When the schedule has pushed the slot further (many sessions in flight), or
+    the Lambda's remaining time (`time_left`, seconds) runs short, it returns the slot as
+    `nextPollAt` for WaitBetweenPolls, so no Lambda is held while the account is busy.
     The budget is a number of checks (`maxChecks`, from `budgetSeconds`), like the SDK waiter's
-    maxAttempts: deterministic, and it bounds the execution history; retries and slow calls
-    add to the wall time, as they do for the waiter.
+    maxAttempts: deterministic, and it bounds the execution history.
     """
     if state.polling is None or state.created is None:
         raise ValueError("PollSession needs the polling policy and the created session")
+    scheduler = scheduler or Unscheduled()
     policy = state.polling
     checks = state.poll.checks if state.poll else 0
     session = state.poll.session if state.poll else state.created.session
     outcome = PollOutcome.PENDING
-    for attempt in range(max(min(policy.checks_per_poll, policy.max_checks - checks), 0)):
-        if attempt:
-            if time_left() < policy.interval_seconds + CALL_HEADROOM_SECONDS:
+    next_slot: float | None = None
+    for _ in range(max(min(policy.checks_per_poll, policy.max_checks - checks), 0)):
+        if next_slot is not None:  # every check after the first: the slot reserved for it
+            wait = max(next_slot - now().timestamp(), 0.0)
+            if (
+                wait > policy.interval_seconds + SLOT_ROUNDING_SECONDS
+                or time_left() < wait + CALL_HEADROOM_SECONDS
+            ):
                 break
-            sleep(policy.interval_seconds)
+            sleep(wait)
+            next_slot = None
         try:
             response = client.get_streaming_session(
                 studioId=state.request.studio_id, sessionId=state.created.session_id
@@ -128,12 +143,17 @@ def poll_session(
         checks += 1
         session = StreamingSession.from_sdk(response["session"])
         outcome = classify(session)
-        if outcome is not PollOutcome.PENDING:
+        if outcome is not PollOutcome.PENDING or checks >= policy.max_checks:
             break
+        try:
+            next_slot = scheduler.reserve(GET, now().timestamp() + policy.interval_seconds)
+        except (ClientError, BotoCoreError) as error:
+            raise from_sdk_error(error, step="PollSession") from error
     if outcome is PollOutcome.PENDING and checks >= policy.max_checks:
         outcome = PollOutcome.TIMED_OUT
     detail = ready_detail(state.request, session, now()).to_json() if outcome is PollOutcome.READY else None
-    return PollResult(outcome=outcome, checks=checks, session=session, detail=detail)
+    next_poll_at = wake_time(next_slot) if outcome is PollOutcome.PENDING and next_slot is not None else None
+    return PollResult(outcome=outcome, checks=checks, session=session, detail=detail, nextPollAt=next_poll_at)
 
 
 def ready_detail(request: ProvisioningRequest, session: StreamingSession, ready_at: datetime) -> ReadyDetail:

@@ -3,6 +3,7 @@
 The state grows as the execution goes (ResultPath in the ASL names where each piece lands):
     request   <- ValidateRequest   (ProvisioningRequest)
     polling   <- ValidateRequest   (PollingPolicy, from DefinitionSubstitutions)
+    slots     <- ReserveCallSlots  (ReservedSlots: when CreateSession and the first poll may call)
     created   <- CreateSession     (CreatedSession)
     poll      <- PollSession       (PollResult)
     caught    <- any Catch         ({StateName: {"Error", "Cause"}})
@@ -108,10 +109,20 @@ class PollOutcome(StrEnum):
     TIMED_OUT = "TIMED_OUT"  # the poll budget ran out while still pending
 
 
+class ReservedSlots(StateModel):
+    """Slots of the account-wide call schedule (logic.schedule), as the Wait states read them."""
+
+    create_at: IsoTime = Field(description="CreateStreamingSession's slot (WaitForCreateSlot)")
+    first_poll_at: IsoTime = Field(description="The first GetStreamingSession's slot (WaitBeforeFirstPoll)")
+
+
 class PollResult(StateModel):
     outcome: PollOutcome
     checks: int = Field(ge=0, description="GetStreamingSession calls made so far, over all polls")
     session: StreamingSession
+    next_poll_at: IsoTime | None = Field(
+        default=None, description="PENDING: the next GetStreamingSession's reserved slot (WaitBetweenPolls)"
+    )
     detail: dict[str, Any] | None = Field(
         default=None, description="The Streaming Session Ready event's detail, when READY"
     )
@@ -143,6 +154,7 @@ class WorkflowState(StateModel):
 
     request: ProvisioningRequest = Field(description="ValidateRequest")
     polling: PollingPolicy | None = Field(default=None, description="ValidateRequest")
+    slots: ReservedSlots | None = Field(default=None, description="ReserveCallSlots")
     created: CreatedSession | None = Field(default=None, description="CreateSession or FindCreatedSession")
     poll: PollResult | None = Field(default=None, description="PollSession")
     caught: dict[str, CaughtError] | None = Field(default=None, description="any Catch, by state name")
