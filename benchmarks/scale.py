@@ -228,7 +228,9 @@ def run_scale(sessions: int, *, limited: bool, latency: LatencyModel = LATENCY) 
     with mock_aws(), start_emulator(port=0, config=config) as emulator:
         emulator.backend.clock = clock.time
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        (table,) = create_tables(TemplateResolver(load_template(ROOT / "template.yaml")), dynamodb)
+        resolver = TemplateResolver(load_template(ROOT / "template.yaml"))
+        create_tables(resolver, dynamodb)
+        table = resolver.table_name("CallScheduleTable")
         scheduler = DynamoDbCallSchedule(lambda: dynamodb, table, rates) if limited else Unscheduled()
         client = nimble_client(endpoint_url=emulator.url, region_name="us-east-1")
 

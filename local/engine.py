@@ -81,7 +81,6 @@ from local.lambda_hook import LambdaInvokeHook
 from local.lambda_invoke import LambdaContext, LambdaInvocationError
 from local.lambda_runtime import DEFAULT_MAX_WORKERS, WorkerRuntime
 from local.plan import FunctionSpec, make_plan
-from local.tables import create_tables
 from local.template import (
     ACCOUNT_ID,
     DEFAULT_STACK_NAME,
@@ -234,7 +233,7 @@ class LocalEngine:
         self._sfn = boto3.client("stepfunctions", region_name=REGION)
         self._sink = EventSink(self.event_bus_name, self.event_source, self.events_file, self.on_event)
         self._sink.start()
-        tables.create_tables(self.resolver)  # the template's DynamoDB tables
+        tables.create_tables(self.resolver)  # the template's DynamoDB tables (schedule, announcements)
         created = self._sfn.create_state_machine(
             name=self.plan.state_machine_name,
             definition=self.definition,
@@ -244,7 +243,6 @@ class LocalEngine:
         if created["stateMachineArn"] != self.state_machine_arn:
             raise EngineError(f"moto named the state machine {created['stateMachineArn']}")
         moto_patches.install_engine_patches(ACCOUNT_ID, REGION)
-        create_tables(self.resolver)  # the template's DynamoDB tables (the call schedule)
         self._runtime = self._make_runtime()
         self._runtime.start()
         self._start_status_events()

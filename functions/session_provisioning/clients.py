@@ -17,6 +17,7 @@ from botocore.config import Config
 
 from session_provisioning.nimble.client import nimble_client
 
+# Step Functions and DynamoDB: a few SDK retries, bounded timeouts.
 STEP_FUNCTIONS_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     connect_timeout=5,
@@ -49,13 +50,9 @@ class Clients:
 
     @cached_property
     def dynamodb(self) -> Any:
-        """The account-wide call schedule's table (logic.schedule): two small writes per slot."""
+        """The call schedule's table (logic.schedule) and the reconciler's announcements table."""
         return self.session.create_client("dynamodb", config=STEP_FUNCTIONS_CONFIG)
 
     @cached_property
     def events(self) -> Any:
         return self.session.create_client("events")
-
-    @cached_property
-    def dynamodb(self) -> Any:
-        return self.session.create_client("dynamodb")

@@ -22,7 +22,7 @@ def test_the_previous_packaging_is_the_template_without_the_makefile_build(tmp_p
     functions = {
         name: res for name, res in template["Resources"].items() if res["Type"] == "AWS::Serverless::Function"
     }
-    assert len(functions) == 8
+    assert len(functions) == 9
     assert "DependenciesLayer" not in template["Resources"]
     assert all("Metadata" not in res for res in functions.values())
     assert template["Globals"]["Function"]["CodeUri"] == f"{ROOT / 'functions'}/"
