@@ -205,6 +205,7 @@ LOGGABLE = {
     "requestId", "studioId", "sessionId", "launchProfileId", "ownedBy", "eventId", "replayName",
     "state", "outcome", "checks", "action", "code", "step", "status", "statusCode", "httpMethod",
     "resource", "tokenGenerated", "stateMachineArn", "cause", "secondsToReady", "eventAgeSeconds",
+    "attempt", "ec2InstanceType",
 }  # fmt: skip
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
 

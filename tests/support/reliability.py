@@ -18,7 +18,7 @@ from tests.support.workflow import STUDIO, Case, events_for, sessions_for_token
 
 READY = "Streaming Session Ready"
 FAILED = "Streaming Session Failed"
-FAILED_PATH_END = ("DescribeFailure", "PublishFailed", "SessionFailed")
+FAILED_PATH_END = ("DescribeFailure", "TryNextInstanceType", "PublishFailed", "SessionFailed")
 CLEANUP_PATH_END = ("DeleteSession", *FAILED_PATH_END)
 
 

@@ -51,7 +51,7 @@ READY_PATH_START = (
     "PollSession",
     "RouteOnSessionState",
 )
-FAILED_PATH_END = ("DescribeFailure", "PublishFailed", "SessionFailed")
+FAILED_PATH_END = ("DescribeFailure", "TryNextInstanceType", "PublishFailed", "SessionFailed")
 
 
 @dataclass
@@ -120,7 +120,19 @@ def expect_ready(run: Run, retries: dict[str, int] | None = None) -> None:
     detail = event["detail"]
     assert set(detail) == {
         "requestId", "clientToken", "studioId", "launchProfileId", "ownedBy", "sessionId", "session", "timings",
+        "ec2InstanceType", "attempts",
     }  # fmt: skip
+    (attempt,) = detail["attempts"]
+    assert attempt == {
+        "index": 0,
+        "ec2InstanceType": detail["session"]["ec2InstanceType"]
+        if "ec2InstanceType" in scenario.execution_input()["request"]
+        else None,
+        "clientToken": scenario.token,
+        "sessionId": run.sessions[0]["sessionId"],
+        "outcome": "READY",
+        "code": None,
+    }
     assert detail["requestId"] == scenario.name
     assert detail["clientToken"] == scenario.token
     assert detail["studioId"] == STUDIO

@@ -32,6 +32,7 @@ from session_provisioning.clock import elapsed_seconds
 from session_provisioning.jsontext import parse_json_object
 from session_provisioning.logic.history import aborted_error_and_cause, ready_announcement
 from session_provisioning.models.api import RequestError, RequestStatus
+from session_provisioning.models.attempts import AttemptRecord
 from session_provisioning.models.base import IsoTime, WireModel
 from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
 
@@ -82,6 +83,7 @@ class FailureCause(WireModel):
     error: FailureError
     session_id: str | None = None
     cleanup: Cleanup | None = None
+    attempts: list[AttemptRecord] | None = None
 
 
 class ReadyOutput(WireModel):
@@ -91,6 +93,7 @@ class ReadyOutput(WireModel):
 
     session_id: str
     session: dict[str, Any]
+    attempts: list[AttemptRecord] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def failed_outcome(
     session: dict[str, Any] | None = None,
     cleanup: Cleanup | None = None,
     cancelled_by: str | None = None,
+    attempts: list[AttemptRecord] | None = None,
 ) -> FailedOutcome:
     """The Streaming Session Failed detail and the matching Fail cause, for any failure."""
     session_id = identifiers.get("sessionId") or (session or {}).get("sessionId")
@@ -128,6 +132,7 @@ def failed_outcome(
             "error": error,
             "cleanup": cleanup,
             "cancelledBy": cancelled_by,
+            "attempts": attempts,
             "timings": Timings(
                 requestedAt=requested_at,
                 failedAt=failed_at,
@@ -135,7 +140,9 @@ def failed_outcome(
             ),
         }
     )
-    return FailedOutcome(detail, FailureCause(error=error, sessionId=session_id, cleanup=cleanup))
+    return FailedOutcome(
+        detail, FailureCause(error=error, sessionId=session_id, cleanup=cleanup, attempts=attempts)
+    )
 
 
 def execution_ending(status: str | None, error: str | None = None, cause: str | None = None) -> FailureError:
@@ -189,7 +196,13 @@ def request_status(
     if status == "SUCCEEDED" or announced is not None:
         output = announced if announced is not None else parse_json_object(execution.get("output"))
         ready = ReadyOutput.model_validate(output or {})
-        return RequestStatus(status="READY", sessionId=ready.session_id, session=ready.session, **common)
+        return RequestStatus(
+            status="READY",
+            sessionId=ready.session_id,
+            session=ready.session,
+            attempts=ready.attempts,
+            **common,
+        )
     cancel = cancellation(*aborted_error_and_cause(events))
     if cancel is not None:
         error = RequestError.model_validate(cancelled_error(cancel).to_json())
@@ -208,6 +221,7 @@ def request_status(
             sessionId=cause.session_id,
             error=RequestError.model_validate(cause.error.to_json()),
             cleanup=cause.cleanup,
+            attempts=cause.attempts,
             **common,
         )
     if status in _ENDINGS:

@@ -34,6 +34,7 @@ from session_provisioning.logic.outcome import (
     cancel_cause,
     request_status,
 )
+from session_provisioning.logic.schedule import ready_by_problem
 from session_provisioning.models.api import RequestAccepted, RequestStatus
 from session_provisioning.models.request import ProvisioningInput, SessionRequestBody
 
@@ -78,6 +79,12 @@ class RequestNotFound(RequestOperationError):
 
 class ClientTokenConflict(RequestOperationError):
     """The client token was used in this studio for a different request."""
+
+
+class ReadyByOutOfRange(RequestOperationError):
+    """A new request's readyBy is in the past or more than MAX_READY_BY_AHEAD ahead."""
+
+    fields = ("readyBy",)
 
 
 class RequestNotCancellable(RequestOperationError):
@@ -149,11 +156,20 @@ def start_request(
     body: SessionRequestBody,
     sfn_client: Any,
     state_machine_arn: str,
+    now: datetime | None = None,
 ) -> RequestAccepted:
     """POST /studios/{studioId}/streaming-sessions: start the workflow, or recognise a replay."""
     token = client_token if client_token is not None else str(uuid.uuid4())
     request_id = request_id_for(studio_id, token)
     our_input = execution_input(studio_id, token, body)
+    if body.ready_by is not None and (
+        problem := ready_by_problem(body.ready_by, now or datetime.now(tz=UTC))
+    ):
+        # A replay is matched first and answered as always, even once its readyBy has passed.
+        existing = _describe(sfn_client, execution_arn(state_machine_arn, request_id))
+        if existing is not None and parse_json(existing.get("input")) == json.loads(our_input):
+            return RequestAccepted(requestId=request_id, clientToken=token, studioId=studio_id)
+        raise ReadyByOutOfRange(f"readyBy: {problem}")
     try:
         sfn_client.start_execution(stateMachineArn=state_machine_arn, name=request_id, input=our_input)
     except ClientError as error:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from session_provisioning.clock import Clock, elapsed_seconds, utc_now
 from session_provisioning.errors import InvalidPollingPolicy, ValidationException, from_sdk_error
+from session_provisioning.logic.attempts import ready_records
 from session_provisioning.models.base import describe_errors, field_names
 from session_provisioning.models.events import ReadyDetail, Timings
 from session_provisioning.models.request import ProvisioningInput
@@ -36,7 +37,8 @@ from session_provisioning.models.workflow import (
 def validate_request(event: dict[str, Any]) -> dict[str, Any]:
     """ValidateRequest: the execution input through the API's model, plus the polling policy.
 
-    Returns the new execution state: {"request": ProvisioningRequest, "polling": PollingPolicy}.
+    Returns the new execution state: {"request": ProvisioningRequest, "polling": PollingPolicy,
+    "attempt": the first Attempt}.
     """
     try:
         execution = ProvisioningInput.model_validate(event.get("execution"))
@@ -58,17 +60,31 @@ def validate_request(event: dict[str, Any]) -> dict[str, Any]:
         clientToken=execution.client_token,
         **execution.request.to_wire(),
     )
-    return {"request": request.to_json(), "polling": polling.to_json()}
+    attempts = 1 + len(request.fallback_instance_types or [])
+    if attempts > polling.attempts_that_fit():
+        raise ValidationException(
+            f"fallbackInstanceTypes: {attempts} attempts, each with the poll budget, would exceed one "
+            f"execution's history; at most {polling.attempts_that_fit() - 1} fallback types fit this polling policy",
+            step="ValidateRequest",
+            http_status=400,
+            fields=["fallbackInstanceTypes"],
+        )
+    return {
+        "request": request.to_json(),
+        "polling": polling.to_json(),
+        "attempt": request.first_attempt().to_json(),
+    }
 
 
 def create_session(state: WorkflowState, client: Any) -> CreatedSession:
-    """CreateSession: CreateStreamingSession with the request's own client token.
+    """CreateSession: CreateStreamingSession with the current attempt's client token and type.
 
     The token makes the call idempotent: when Step Functions retries this step (a throttle, a
     Lambda timeout after the call went through), the service answers with the same session.
+    Attempt 0 sends the request's own token; a fallback attempt its own (models.attempts).
     """
     try:
-        response = client.create_streaming_session(**state.request.create_parameters())
+        response = client.create_streaming_session(**state.request.create_parameters(state.current_attempt()))
     except (ClientError, BotoCoreError) as error:
         raise from_sdk_error(error, step="CreateSession") from error
     session = StreamingSession.from_sdk(response["session"])
@@ -130,18 +146,21 @@ def poll_session(
             break
     if outcome is PollOutcome.PENDING and checks >= policy.max_checks:
         outcome = PollOutcome.TIMED_OUT
-    detail = ready_detail(state.request, session, now()).to_json() if outcome is PollOutcome.READY else None
+    detail = ready_detail(state, session, now()).to_json() if outcome is PollOutcome.READY else None
     return PollResult(outcome=outcome, checks=checks, session=session, detail=detail)
 
 
-def ready_detail(request: ProvisioningRequest, session: StreamingSession, ready_at: datetime) -> ReadyDetail:
+def ready_detail(state: WorkflowState, session: StreamingSession, ready_at: datetime) -> ReadyDetail:
+    request = state.request
     return ReadyDetail.model_validate(
         {
             **request.identifiers(),
             "requestId": request.request_id,
             "ownedBy": session.owned_by or request.owned_by,
             "sessionId": session.session_id,
+            "ec2InstanceType": session.ec2_instance_type or state.current_attempt().ec2_instance_type,
             "session": session.to_json(),
+            "attempts": ready_records(state, session),
             "timings": Timings(
                 requestedAt=request.requested_at,
                 readyAt=ready_at,

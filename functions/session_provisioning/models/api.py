@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from session_provisioning.models.attempts import AttemptRecord
 from session_provisioning.models.base import WireModel
 from session_provisioning.models.events import Cleanup, FailureError
 
@@ -59,6 +60,11 @@ class RequestStatus(ApiModel):
     )
     cleanup: Cleanup | None = Field(
         default=None, description="What became of a created session that never became READY."
+    )
+    attempts: list[AttemptRecord] | None = Field(
+        default=None,
+        description="Each CreateStreamingSession attempt (its type, token, session and outcome), once "
+        "the request has ended.",
     )
 
     def to_json(self) -> dict[str, Any]:

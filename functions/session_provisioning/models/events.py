@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
+from session_provisioning.models.attempts import AttemptRecord
 from session_provisioning.models.base import IsoTime, WireModel
 
 READY_DETAIL_TYPE = "Streaming Session Ready"
@@ -37,9 +38,15 @@ class Identifiers(DetailModel):
     session_id: KnownIfAny
 
 
+# Every CreateStreamingSession attempt, in order (one for a request without fallbacks).
+Attempts = Annotated[list[AttemptRecord], Field(min_length=1)]
+
+
 class ReadyDetail(Identifiers):
     session_id: str
+    ec2_instance_type: str | None = Field(default=None, description="The instance type of the session made.")
     session: dict[str, Any]
+    attempts: Attempts
     timings: Timings
 
 
@@ -79,4 +86,7 @@ class FailedDetail(Identifiers):
     )
     cleanup: Cleanup | None = None
     session: dict[str, Any] | None = None
+    attempts: list[AttemptRecord] | None = Field(
+        default=None, description="Every attempt; absent only when the request was too broken to make one."
+    )
     timings: Timings | None = None
