@@ -12,6 +12,8 @@ patch point (named in its docstring) and then the version below.
   the given error and cause in ``ExecutionAborted`` and DescribeExecution, and nothing after;
 * :func:`install_terminal_errors_patch` - ``States.ALL`` does not match ``States.Runtime`` or
   ``States.DataLimitExceeded``: they end the execution past every Retry and Catch;
+* :func:`install_timestamp_wait_patch` - a Wait on a timestamp ends at that time (UTC), not
+  up to a second before;
 * :func:`install_put_events_cause_shim` - ``EventBridge.FailedEntry``'s Cause as JSON text;
 * :func:`install_parse_cache` - each definition parsed once, not per execution;
 * :func:`virtual_clock` - Wait states, Retry intervals, state entry and every timestamp of
@@ -25,6 +27,7 @@ import datetime as _datetime
 import functools
 import importlib
 import json
+import math
 import re
 import threading
 import time
@@ -72,7 +75,8 @@ def install_start_execution_shim(account_id: str, region: str) -> None:
     rejects (InvalidName; moto does not validate them). Nothing else changes.
 
     It then installs :func:`install_stop_execution_shim` on the same backend and
-    :func:`install_terminal_errors_patch`: the engine calls this function after every start.
+    :func:`install_terminal_errors_patch` and :func:`install_timestamp_wait_patch`: the engine
+    calls this function after every start.
     """
     from moto.stepfunctions.exceptions import InvalidName
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -92,6 +96,7 @@ def install_start_execution_shim(account_id: str, region: str) -> None:
     backend.start_execution = start_execution
     install_stop_execution_shim(account_id, region)
     install_terminal_errors_patch()
+    install_timestamp_wait_patch()
 
 
 def install_stop_execution_shim(account_id: str, region: str) -> None:
@@ -240,6 +245,36 @@ def install_terminal_errors_patch() -> None:
 
     ErrorEqualsDecl._eval_body = eval_body
     ErrorEqualsDecl._local_engine_terminal = True
+
+
+def install_timestamp_wait_patch() -> None:
+    """A Wait on a timestamp (``TimestampPath``) ends at that time, not before, as on AWS.
+
+    moto (``Timestamp._get_wait_seconds``) truncates the time left to whole seconds, against the
+    machine's local time: a readyBy request would start provisioning up to a second early (or
+    hours off, outside UTC). This counts up to the next whole second, in UTC. Process-wide and
+    idempotent.
+    """
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+
+    if getattr(Timestamp, "_local_engine_ceil", False):
+        return
+
+    def get_wait_seconds(self: Any, env: Any) -> int:
+        self.string.eval(env=env)
+        text = env.stack.pop()
+        moment = self._from_timestamp_string(timestamp=text)
+        if moment is None:
+            from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+                FailureEventException,
+            )
+
+            raise FailureEventException(self._create_failure_event(env, text))
+        now = _datetime.datetime.now(_datetime.UTC).replace(tzinfo=None)
+        return math.ceil((moment - now).total_seconds())
+
+    Timestamp._get_wait_seconds = get_wait_seconds
+    Timestamp._local_engine_ceil = True
 
 
 def install_parse_cache() -> None:

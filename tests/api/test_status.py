@@ -16,6 +16,7 @@ STATUS_KEYS = {
     "session",
     "error",
     "cleanup",
+    "provisioningStartsAt",
     "attempts",
 }
 
@@ -37,6 +38,7 @@ def test_in_progress_then_ready_with_the_session(api, emulator, token):
         "session": None,
         "error": None,
         "cleanup": None,
+        "provisioningStartsAt": None,
         "attempts": None,
     }
 

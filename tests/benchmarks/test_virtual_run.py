@@ -34,8 +34,8 @@ def test_the_request_ends_ready_with_one_event_and_no_retry(run):
 
 def test_transitions_invocations_and_checks(run):
     (scenario,) = run.scenarios
-    # Validate, Create, WaitBeforeFirstPoll, 3 x (PollSession, Route), 2 x WaitBetweenPolls,
-    # PublishReady, SessionReady.
+    # Validate, ScheduleOrStart, Create, WaitBeforeFirstPoll, 3 x (PollSession, Route),
+    # 2 x WaitBetweenPolls, PublishReady (which ends the execution).
     assert scenario.transitions == 13
     assert scenario.polls == 3
     assert scenario.checks == 7  # 3 + 3 + 1
@@ -53,9 +53,11 @@ def test_transitions_invocations_and_checks(run):
 
 def test_detection_delay_on_the_virtual_clock(run):
     (scenario,) = run.scenarios
-    # Created at 0.35 s (READY at 90.35 s); the check at 91.4 s sees it; PutEvents at 91.5 s.
+    # Created at 0.4 s (READY at 90.4 s); the check at 91.45 s sees it; PutEvents at 91.55 s.
     # (The emulator reports READY to the millisecond.)
     assert scenario.detection_delay_s == pytest.approx(1.15, abs=2e-3)
     # Longest gap between checks (10.3 s, across a Wait) plus 0.1 s to publish.
     assert scenario.worst_case_delay_s == pytest.approx(10.4, abs=1e-3)
-    assert scenario.end_to_end_s == pytest.approx(91.5, abs=1e-3)
+    # 0.05 s more than before readyBy: the ScheduleOrStart Choice's transition, before Create
+    # (PublishReady now ends the execution, so the transition count is unchanged).
+    assert scenario.end_to_end_s == pytest.approx(91.55, abs=1e-3)

@@ -46,6 +46,7 @@ FAILURE_CODES = ("INSUFFICIENT_CAPACITY", "NETWORK_CONNECTION_ERROR", "AMI_VALID
 
 READY_PATH_START = (
     "ValidateRequest",
+    "ScheduleOrStart",
     "CreateSession",
     "WaitBeforeFirstPoll",
     "PollSession",
@@ -154,8 +155,8 @@ def expect_ready(run: Run, retries: dict[str, int] | None = None) -> None:
 
     states = run.summary.states
     assert states[: len(READY_PATH_START)] == READY_PATH_START, states
-    assert states[-2:] == ("PublishReady", "SessionReady"), states
-    loop = states[len(READY_PATH_START) : -2]
+    assert states[-1] == "PublishReady", states  # it ends the execution
+    loop = states[len(READY_PATH_START) : -1]
     assert loop == ("WaitBetweenPolls", "PollSession", "RouteOnSessionState") * (len(loop) // 3), states
     assert 1 <= run.summary.polls <= MAX_CHECKS
     # One GetStreamingSession per PollSession (checksPerPoll 1): the handler counts the same.

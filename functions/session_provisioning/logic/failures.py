@@ -159,6 +159,7 @@ def describe_failure(event: dict[str, Any], *, now: datetime | None = None) -> d
         session=session,
         cleanup=describe_cleanup(state.cleanup) if state is not None else None,
         attempts=attempts,
+        ready_by=state.request.ready_by if state is not None else None,
         requested_at=datetime.fromisoformat(event["requestedAt"].replace("Z", "+00:00")),
         failed_at=failed_at,
     ).to_json()

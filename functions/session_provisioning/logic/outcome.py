@@ -30,7 +30,7 @@ from pydantic import ConfigDict, ValidationError
 
 from session_provisioning.clock import elapsed_seconds
 from session_provisioning.jsontext import parse_json_object
-from session_provisioning.logic.history import aborted_error_and_cause, ready_announcement
+from session_provisioning.logic.history import aborted_error_and_cause, ready_announcement, states_of
 from session_provisioning.models.api import RequestError, RequestStatus
 from session_provisioning.models.attempts import AttemptRecord
 from session_provisioning.models.base import IsoTime, WireModel
@@ -120,6 +120,7 @@ def failed_outcome(
     cleanup: Cleanup | None = None,
     cancelled_by: str | None = None,
     attempts: list[AttemptRecord] | None = None,
+    ready_by: str | None = None,
 ) -> FailedOutcome:
     """The Streaming Session Failed detail and the matching Fail cause, for any failure."""
     session_id = identifiers.get("sessionId") or (session or {}).get("sessionId")
@@ -137,6 +138,7 @@ def failed_outcome(
                 requestedAt=requested_at,
                 failedAt=failed_at,
                 secondsElapsed=elapsed_seconds(requested_at, failed_at),
+                **({"readyBy": ready_by, "readyByMet": False} if ready_by else {}),
             ),
         }
     )
@@ -174,6 +176,23 @@ def identifiers_from_input(execution_input: Any) -> dict[str, Any]:
     }
 
 
+WAIT_STATE = "WaitUntilProvisioningStarts"
+
+
+def scheduled_start(events: Iterable[dict[str, Any]]) -> str | None:
+    """provisioningStartsAt while the execution waits in WaitUntilProvisioningStarts, else None."""
+    starts_at: str | None = None
+    for state, event in states_of(events):
+        if state != WAIT_STATE:
+            continue
+        if entered := event.get("stateEnteredEventDetails"):
+            schedule = (parse_json_object(entered.get("input")) or {}).get("schedule")
+            starts_at = schedule.get("provisioningStartsAt") if isinstance(schedule, dict) else None
+        elif event.get("stateExitedEventDetails"):
+            starts_at = None
+    return starts_at
+
+
 def request_status(
     execution: dict[str, Any],
     *,
@@ -183,13 +202,18 @@ def request_status(
 ) -> RequestStatus | None:
     """What GET says of a DescribeExecution answer; None for a status this code does not know.
 
-    `history` (GetExecutionHistory) is read for an ABORTED execution only: READY when its Ready
+    `history` (GetExecutionHistory) is read for a running readyBy request (SCHEDULED while it
+    waits) and for an ABORTED execution: READY when its Ready
     event went out (or may have) before the stop, CANCELLED when the API stopped it.
     """
     provisioning = parse_json_object(execution.get("input")) or {}
     common = {"requestId": request_id, "clientToken": provisioning.get("clientToken"), "studioId": studio_id}
     status = execution.get("status")
     if status in IN_PROGRESS_STATUSES:
+        # A readyBy request waiting for its start time is SCHEDULED (its history says so).
+        waiting = (provisioning.get("request") or {}).get("readyBy") and scheduled_start(history())
+        if waiting:
+            return RequestStatus(status="SCHEDULED", provisioningStartsAt=waiting, **common)
         return RequestStatus(status="IN_PROGRESS", **common)
     events = list(history()) if status == "ABORTED" else []
     announced = ready_announcement(events)

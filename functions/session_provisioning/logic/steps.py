@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from session_provisioning.clock import Clock, elapsed_seconds, utc_now
 from session_provisioning.errors import InvalidPollingPolicy, ValidationException, from_sdk_error
 from session_provisioning.logic.attempts import ready_records
+from session_provisioning.logic.schedule import delayed_detail, ready_by_timings, schedule_for
 from session_provisioning.models.base import describe_errors, field_names
 from session_provisioning.models.events import ReadyDetail, Timings
 from session_provisioning.models.request import ProvisioningInput
@@ -69,9 +70,16 @@ def validate_request(event: dict[str, Any]) -> dict[str, Any]:
             http_status=400,
             fields=["fallbackInstanceTypes"],
         )
+    lead_seconds = event.get("readyByLeadSeconds", 0)
+    if not isinstance(lead_seconds, int) or lead_seconds < 0:
+        raise InvalidPollingPolicy("readyByLeadSeconds must be a whole number >= 0", step="ValidateRequest")
+    # The shape of readyBy only (the model's), not the clock: the API checked that on acceptance,
+    # and a start time already past starts provisioning at once.
+    schedule = schedule_for(request.ready_by, lead_seconds).to_json() if request.ready_by else None
     return {
         "request": request.to_json(),
         "polling": polling.to_json(),
+        "schedule": schedule,
         "attempt": request.first_attempt().to_json(),
     }
 
@@ -146,8 +154,10 @@ def poll_session(
             break
     if outcome is PollOutcome.PENDING and checks >= policy.max_checks:
         outcome = PollOutcome.TIMED_OUT
-    detail = ready_detail(state, session, now()).to_json() if outcome is PollOutcome.READY else None
-    return PollResult(outcome=outcome, checks=checks, session=session, detail=detail)
+    checked_at = now()
+    detail = ready_detail(state, session, checked_at).to_json() if outcome is PollOutcome.READY else None
+    delayed = delayed_detail(state, session, checked_at) if outcome is PollOutcome.PENDING else None
+    return PollResult(outcome=outcome, checks=checks, session=session, detail=detail, delayed=delayed)
 
 
 def ready_detail(state: WorkflowState, session: StreamingSession, ready_at: datetime) -> ReadyDetail:
@@ -165,6 +175,7 @@ def ready_detail(state: WorkflowState, session: StreamingSession, ready_at: date
                 requestedAt=request.requested_at,
                 readyAt=ready_at,
                 secondsElapsed=elapsed_seconds(request.requested_at, ready_at),
+                **ready_by_timings(request.ready_by, ready_at, ready=True),
             ),
         }
     )

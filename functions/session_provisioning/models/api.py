@@ -13,7 +13,7 @@ from session_provisioning.models.attempts import AttemptRecord
 from session_provisioning.models.base import WireModel
 from session_provisioning.models.events import Cleanup, FailureError
 
-RequestState = Literal["IN_PROGRESS", "READY", "FAILED", "CANCELLED"]
+RequestState = Literal["SCHEDULED", "IN_PROGRESS", "READY", "FAILED", "CANCELLED"]
 
 
 class ApiModel(WireModel):
@@ -60,6 +60,10 @@ class RequestStatus(ApiModel):
     )
     cleanup: Cleanup | None = Field(
         default=None, description="What became of a created session that never became READY."
+    )
+    provisioning_starts_at: str | None = Field(
+        default=None,
+        description="SCHEDULED only: when provisioning starts (readyBy minus the lead time, UTC).",
     )
     attempts: list[AttemptRecord] | None = Field(
         default=None,

@@ -11,6 +11,8 @@ from session_provisioning.models.base import IsoTime, WireModel
 
 READY_DETAIL_TYPE = "Streaming Session Ready"
 FAILED_DETAIL_TYPE = "Streaming Session Failed"
+# Not a terminal event: readyBy passed before READY; the Ready or Failed event still follows.
+DELAYED_DETAIL_TYPE = "Streaming Session Delayed"
 
 
 class DetailModel(WireModel):
@@ -22,6 +24,10 @@ class Timings(DetailModel):
     ready_at: IsoTime | None = None
     failed_at: IsoTime | None = None
     seconds_elapsed: float = Field(ge=0)
+    ready_by: str | None = Field(default=None, description="readyBy requests: the time asked for (UTC).")
+    ready_by_met: bool | None = Field(
+        default=None, description="readyBy requests: whether the session was READY by then."
+    )
 
 
 # An identifier an event names when the request has it: None (left out of the event) only when
@@ -48,6 +54,15 @@ class ReadyDetail(Identifiers):
     session: dict[str, Any]
     attempts: Attempts
     timings: Timings
+
+
+class DelayedDetail(Identifiers):
+    """readyBy passed and the session is not READY yet (at most one per request)."""
+
+    ready_by: str = Field(description="The time asked for (UTC).")
+    state: str | None = Field(default=None, description="The session's state when readyBy passed.")
+    attempts: Attempts
+    checked_at: IsoTime = Field(description="When the delay was seen.")
 
 
 class FailureError(DetailModel):

@@ -3,6 +3,8 @@
 The state grows as the execution goes (ResultPath in the ASL names where each piece lands):
     request   <- ValidateRequest   (ProvisioningRequest)
     polling   <- ValidateRequest   (PollingPolicy, from DefinitionSubstitutions)
+    schedule  <- ValidateRequest   (Schedule for a readyBy request, null otherwise;
+                                    MarkDelayedPublished sets its delayedPublished)
     attempt   <- ValidateRequest, then StartNextAttempt (Attempt: the token and type to send)
     attempts  <- StartNextAttempt  (the finished attempts, AttemptRecord; absent before a fallback)
     created   <- CreateSession     (CreatedSession)
@@ -147,12 +149,25 @@ class PollOutcome(StrEnum):
     TIMED_OUT = "TIMED_OUT"  # the poll budget ran out while still pending
 
 
+class Schedule(StateModel):
+    """`$.schedule`, for readyBy requests only."""
+
+    ready_by: str = Field(description="UTC, whole seconds, Z.")
+    provisioning_starts_at: str = Field(description="readyBy minus the lead time: what the Wait waits for.")
+    lead_seconds: int = Field(ge=0)
+    delayed_published: bool = Field(default=False, description="Set by MarkDelayedPublished.")
+
+
 class PollResult(StateModel):
     outcome: PollOutcome
     checks: int = Field(ge=0, description="GetStreamingSession calls made so far, over all polls")
     session: StreamingSession
     detail: dict[str, Any] | None = Field(
         default=None, description="The Streaming Session Ready event's detail, when READY"
+    )
+    delayed: dict[str, Any] | None = Field(
+        default=None,
+        description="The Streaming Session Delayed event's detail, once readyBy passed while pending",
     )
 
 
@@ -182,6 +197,7 @@ class WorkflowState(StateModel):
 
     request: ProvisioningRequest = Field(description="ValidateRequest")
     polling: PollingPolicy | None = Field(default=None, description="ValidateRequest")
+    schedule: Schedule | None = Field(default=None, description="ValidateRequest (readyBy requests)")
     attempt: Attempt | None = Field(default=None, description="ValidateRequest or StartNextAttempt")
     attempts: list[AttemptRecord] = Field(default_factory=list, description="StartNextAttempt")
     created: CreatedSession | None = Field(default=None, description="CreateSession or FindCreatedSession")
