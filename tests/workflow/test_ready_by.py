@@ -81,6 +81,18 @@ def test_a_request_that_cannot_be_ready_in_time_gets_one_delayed_event(api, engi
     emulator.backend.add_fault(session_outcome="NEVER_READY", match={"clientToken": token})
     asked = ready_by(2)  # already inside the lead time: provisioning starts at once
     request_id = api.create(valid_body(readyBy=asked), token=token).body["requestId"]
+    # While it runs, GET lists the attempt so far, with its session once created.
+    running = wait_until(
+        lambda: (
+            (body := api.status(request_id).body)["status"] == "IN_PROGRESS"
+            and (body["attempts"] or [{}])[0].get("sessionId")
+            and body
+        ),
+        what="the attempt in progress",
+    )
+    assert [(a["index"], a["outcome"], a["clientToken"]) for a in running["attempts"]] == [
+        (0, "IN_PROGRESS", token)
+    ]
     assert api.wait_until_done(request_id, timeout=90)[-1].body["status"] == "FAILED"
     events = wait_until(
         lambda: (found := events_for(engine.events(), request_id)) and len(found) >= 2 and found,

@@ -30,11 +30,13 @@ from pydantic import ConfigDict, ValidationError
 
 from session_provisioning.clock import elapsed_seconds
 from session_provisioning.jsontext import parse_json_object
+from session_provisioning.logic.attempts import all_records, record
 from session_provisioning.logic.history import aborted_error_and_cause, ready_announcement, states_of
 from session_provisioning.models.api import RequestError, RequestStatus
-from session_provisioning.models.attempts import AttemptRecord
+from session_provisioning.models.attempts import AttemptOutcome, AttemptRecord
 from session_provisioning.models.base import IsoTime, WireModel
 from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
+from session_provisioning.models.workflow import WorkflowState
 
 # How Step Functions itself can end an execution, as the request's error.
 _ENDINGS = {
@@ -193,6 +195,22 @@ def scheduled_start(events: Iterable[dict[str, Any]]) -> str | None:
     return starts_at
 
 
+def attempts_so_far(events: Iterable[dict[str, Any]]) -> list[AttemptRecord] | None:
+    """A running execution's attempts: the finished ones and the current one (IN_PROGRESS), from
+    the last state input that names an attempt; None before the first."""
+    latest: dict[str, Any] | None = None
+    for event in events:
+        entered = event.get("stateEnteredEventDetails")
+        state = parse_json_object(entered.get("input")) if entered else None
+        if state and isinstance(state.get("attempt"), dict):
+            latest = state
+    try:
+        current = WorkflowState.model_validate(latest) if latest else None
+    except ValidationError:
+        return None
+    return all_records(current, record(current, AttemptOutcome.IN_PROGRESS)) if current else None
+
+
 def request_status(
     execution: dict[str, Any],
     *,
@@ -210,11 +228,15 @@ def request_status(
     common = {"requestId": request_id, "clientToken": provisioning.get("clientToken"), "studioId": studio_id}
     status = execution.get("status")
     if status in IN_PROGRESS_STATUSES:
-        # A readyBy request waiting for its start time is SCHEDULED (its history says so).
-        waiting = (provisioning.get("request") or {}).get("readyBy") and scheduled_start(history())
+        body = provisioning.get("request") if isinstance(provisioning.get("request"), dict) else {}
+        if not (body.get("readyBy") or body.get("fallbackInstanceTypes")):
+            return RequestStatus(status="IN_PROGRESS", **common)  # no history to read: as ever
+        # SCHEDULED while waiting for the start time; the attempts so far once there is one.
+        events = list(history())
+        waiting = scheduled_start(events)
         if waiting:
             return RequestStatus(status="SCHEDULED", provisioningStartsAt=waiting, **common)
-        return RequestStatus(status="IN_PROGRESS", **common)
+        return RequestStatus(status="IN_PROGRESS", attempts=attempts_so_far(events), **common)
     events = list(history()) if status == "ABORTED" else []
     announced = ready_announcement(events)
     if status == "SUCCEEDED" or announced is not None:

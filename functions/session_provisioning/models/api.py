@@ -67,8 +67,8 @@ class RequestStatus(ApiModel):
     )
     attempts: list[AttemptRecord] | None = Field(
         default=None,
-        description="Each CreateStreamingSession attempt (its type, token, session and outcome), once "
-        "the request has ended.",
+        description="Each CreateStreamingSession attempt (its type, token, session and outcome) once "
+        "there is one; while the request runs, for requests with readyBy or fallbackInstanceTypes.",
     )
 
     def to_json(self) -> dict[str, Any]:
