@@ -93,6 +93,11 @@ def emulator_faults(config: ChaosConfig) -> list[dict[str, Any]]:
             "error": "ConflictException",
             "probability": config.create_conflicts,
         },
+        {"sessionOutcome": "CREATE_FAILED", "random": True, "probability": config.create_failed},
+        # Of the sessions that did not draw CREATE_FAILED: about 5% of all.
+        {"sessionOutcome": "NEVER_READY", "probability": config.never_ready / (1 - config.create_failed)},
+        # Capacity by type (tried after the rules above, so the mix above is unchanged): G5s run
+        # short, and the g4dn.2xlarge quota sometimes refuses; fallbacks move on to the next type.
         {
             "operation": "CreateStreamingSession",
             "error": "ServiceQuotaExceededException",
@@ -105,9 +110,6 @@ def emulator_faults(config: ChaosConfig) -> list[dict[str, Any]]:
             "probability": config.no_capacity_g5,
             "match": {"ec2InstanceType": "g5.xlarge"},
         },
-        {"sessionOutcome": "CREATE_FAILED", "random": True, "probability": config.create_failed},
-        # Of the sessions that did not draw CREATE_FAILED: about 5% of all.
-        {"sessionOutcome": "NEVER_READY", "probability": config.never_ready / (1 - config.create_failed)},
     ]
 
 
