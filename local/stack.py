@@ -39,6 +39,8 @@ LOCAL_POLLING = {
     "PollIntervalSeconds": "1",
     "PollChecksPerInvocation": "1",
     "PollBudgetSeconds": "120",
+    # The emulator provisions in seconds: a readyBy request starts 30 s ahead.
+    "ReadyByLeadSeconds": "30",
 }
 # Environment variables that override LOCAL_POLLING, named after the template parameters.
 POLLING_ENVIRONMENT = {
@@ -46,6 +48,7 @@ POLLING_ENVIRONMENT = {
     "POLL_INTERVAL_SECONDS": "PollIntervalSeconds",
     "POLL_CHECKS_PER_INVOCATION": "PollChecksPerInvocation",
     "POLL_BUDGET_SECONDS": "PollBudgetSeconds",
+    "READY_BY_LEAD_SECONDS": "ReadyByLeadSeconds",
 }
 EXAMPLE_BODY = {
     "launchProfileId": "lp-local",

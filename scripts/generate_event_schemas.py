@@ -1,4 +1,4 @@
-"""Write the JSON Schemas of the two EventBridge events, from the detail models, in both places.
+"""Write the JSON Schemas of the EventBridge events, from the detail models, in both places.
 
     python scripts/generate_event_schemas.py            # (re)write schemas/*.json and template.yaml
     python scripts/generate_event_schemas.py --check    # exit 1 if either is not up to date
@@ -55,8 +55,10 @@ def event_schemas() -> list[EventSchema]:
     if str(ROOT / "functions") not in sys.path:
         sys.path.insert(0, str(ROOT / "functions"))
     from session_provisioning.models.events import (
+        DELAYED_DETAIL_TYPE,
         FAILED_DETAIL_TYPE,
         READY_DETAIL_TYPE,
+        DelayedDetail,
         FailedDetail,
         ReadyDetail,
     )
@@ -75,6 +77,13 @@ def event_schemas() -> list[EventSchema]:
             detail_type=FAILED_DETAIL_TYPE,
             model=FailedDetail,
             description="A request failed: error says why; cleanup what became of a session it created.",
+        ),
+        EventSchema(
+            file="streaming_session_delayed.json",
+            title="StreamingSessionDelayed",
+            detail_type=DELAYED_DETAIL_TYPE,
+            model=DelayedDetail,
+            description="readyBy passed before the session was READY (not terminal: Ready or Failed follows).",
         ),
     ]
 

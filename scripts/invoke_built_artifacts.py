@@ -38,7 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 # Samples that feed no function here: the env-vars file of `sam local invoke`, and the
 # EventBridge events (validated against the event schemas by the tests).
-NOT_INVOKED = {"env.local.json", "eventbridge_session_ready.json", "eventbridge_session_failed.json"}
+NOT_INVOKED = {
+    "env.local.json",
+    "eventbridge_session_ready.json",
+    "eventbridge_session_failed.json",
+    "eventbridge_session_delayed.json",
+}
 SAMPLE_SESSION_ID = "session-272a097ad362bc1e8f8c"  # what the emulator names the sample's session
 
 # Runs inside the bare interpreter: imports the handler from the artifact and calls it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = ["LAUNCH_PROFILES", "STUDIO", "ChaosConfig", "Planned", "emulator_faults", "plan_requests"]
@@ -50,6 +51,17 @@ class ChaosConfig:
     #: How long, after an execution ended without an event, the reconciler's event is awaited
     #: (it is asynchronous, and retried after a failed attempt).
     reconcile_grace_seconds: float = 90.0
+    #: Capacity by type: a g5.xlarge session ends CREATE_FAILED INSUFFICIENT_CAPACITY this often,
+    #: a g4dn.2xlarge create is refused with ServiceQuotaExceededException this often.
+    no_capacity_g5: float = 0.3
+    quota_g4dn_2xlarge: float = 0.1
+    #: Share of the requests (with a type) that list the other types as fallbacks.
+    fallback_fraction: float = 0.3
+    #: Share of the requests with a readyBy, whose provisioning starts this many seconds after
+    #: the plan (random), with this lead time.
+    scheduled_fraction: float = 0.1
+    scheduled_start_seconds: tuple[float, float] = (2.0, 10.0)
+    ready_by_lead_seconds: int = 30
     #: Client threads sending the requests.
     workers: int = 50
     #: The whole run (submission to the last terminal event) must end within this.
@@ -87,10 +99,26 @@ def emulator_faults(config: ChaosConfig) -> list[dict[str, Any]]:
         {"sessionOutcome": "CREATE_FAILED", "random": True, "probability": config.create_failed},
         # Of the sessions that did not draw CREATE_FAILED: about 5% of all.
         {"sessionOutcome": "NEVER_READY", "probability": config.never_ready / (1 - config.create_failed)},
+        # Capacity by type (tried after the rules above, so the mix above is unchanged): G5s run
+        # short, and the g4dn.2xlarge quota sometimes refuses; fallbacks move on to the next type.
+        {
+            "operation": "CreateStreamingSession",
+            "error": "ServiceQuotaExceededException",
+            "probability": config.quota_g4dn_2xlarge,
+            "match": {"ec2InstanceType": "g4dn.2xlarge"},
+        },
+        {
+            "sessionOutcome": "CREATE_FAILED",
+            "statusCode": "INSUFFICIENT_CAPACITY",
+            "probability": config.no_capacity_g5,
+            "match": {"ec2InstanceType": "g5.xlarge"},
+        },
     ]
 
 
-def plan_requests(config: ChaosConfig, rng: random.Random) -> list[Planned]:
+def plan_requests(config: ChaosConfig, rng: random.Random, now: datetime | None = None) -> list[Planned]:
+    """The run's requests; a scheduled one's readyBy counts from `now` (the run's start)."""
+    now = now or datetime.now(tz=UTC)
     run_tag = f"chaos-{config.seed}-{rng.getrandbits(32):08x}"
     duplicates = set(rng.sample(range(config.requests), round(config.requests * config.duplicate_fraction)))
     # Cancelled and stopped requests are drawn apart from each other (a request gets one or none).
@@ -108,6 +136,12 @@ def plan_requests(config: ChaosConfig, rng: random.Random) -> list[Planned]:
         instance_type = rng.choice(INSTANCE_TYPES)
         if instance_type is not None:
             body["ec2InstanceType"] = instance_type
+            if rng.random() < config.fallback_fraction:
+                others = [t for t in INSTANCE_TYPES if t is not None and t != instance_type]
+                body["fallbackInstanceTypes"] = rng.sample(others, len(others))
+        if rng.random() < config.scheduled_fraction:
+            starts_in = config.ready_by_lead_seconds + rng.uniform(*config.scheduled_start_seconds)
+            body["readyBy"] = (now + timedelta(seconds=starts_in)).strftime("%Y-%m-%dT%H:%M:%SZ")
         if rng.random() < 0.3:
             body["tags"] = {"project": f"shot-{index % 5}", "run": run_tag}
         planned.append(

@@ -64,6 +64,7 @@ def _run(config: ChaosConfig, out: Callable[[str], None]) -> ChaosReport:
                 "PollIntervalSeconds": str(config.poll_interval_seconds),
                 "PollChecksPerInvocation": "1",
                 "PollBudgetSeconds": str(config.poll_budget_seconds),
+                "ReadyByLeadSeconds": str(config.ready_by_lead_seconds),
             },
             log_level="ERROR",
         )

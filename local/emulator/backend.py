@@ -117,6 +117,9 @@ class NimbleBackend(EmulatorState):
                     "createdBy": caller,
                     "clientToken": client_token if isinstance(client_token, str) else None,
                     "launchProfileId": launch_profile_id if isinstance(launch_profile_id, str) else None,
+                    "ec2InstanceType": ec2_instance_type
+                    if isinstance(ec2_instance_type, str)
+                    else DEFAULT_INSTANCE_TYPE,
                 },
             )
             check_create(
@@ -159,6 +162,9 @@ class NimbleBackend(EmulatorState):
                 "createdBy": caller,
                 "clientToken": token,
                 "launchProfileId": launch_profile_id,
+                "ec2InstanceType": ec2_instance_type
+                if isinstance(ec2_instance_type, str)
+                else DEFAULT_INSTANCE_TYPE,
             }
             outcome = self._faults.take_outcome(operation, attributes, self.rng)
             self._sequence += 1

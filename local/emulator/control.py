@@ -65,7 +65,8 @@ A fault rule has exactly one of ``error`` and ``sessionOutcome``:
 * ``count`` (≥ 1): fire that many times, then the rule is gone; omitted: no limit.
   ``probability`` (0.0 to 1.0, default 1.0): chance that a matching call fires the rule.
 * ``match``: fire only for requests with these attributes: ``ownedBy``, ``clientToken``,
-  ``launchProfileId``, ``sessionId``, ``studioId``, ``createdBy``. Create matches the
+  ``launchProfileId``, ``sessionId``, ``studioId``, ``createdBy``, ``ec2InstanceType`` (the
+  type asked for, Nimble Studio's default when none was). Create matches the
   request (``ownedBy`` after defaulting to the caller); Get/Delete/Start/Stop match the
   stored session; List matches its ``ownedBy``/``createdBy`` query.
 

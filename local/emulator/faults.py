@@ -133,6 +133,8 @@ class FaultMatch(CamelModel):
     created_by: str | None = None
     client_token: str | None = None
     launch_profile_id: str | None = None
+    # The type asked for (Create) or the session's type: capacity faults aim at one type.
+    ec2_instance_type: str | None = None
 
     def matches(self, attributes: Mapping[str, str | None]) -> bool:
         wanted = self.model_dump(by_alias=True, exclude_none=True)

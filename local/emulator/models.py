@@ -198,6 +198,7 @@ class StreamingSession:
             "createdBy": self.created_by,
             "clientToken": self.client_token,
             "launchProfileId": self.launch_profile_id,
+            "ec2InstanceType": self.ec2_instance_type,
         }
 
     def to_wire(self) -> dict[str, Any]:

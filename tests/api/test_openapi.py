@@ -74,7 +74,7 @@ def test_schemas_carry_the_shared_constraints(document):
     assert image["pattern"] == "^[a-zA-Z0-9-_]*$"
     assert "g4dn.xlarge" in body["properties"]["ec2InstanceType"]["anyOf"][0]["enum"]
     status = schemas["RequestStatus"]["properties"]["status"]
-    assert set(status["enum"]) == {"IN_PROGRESS", "READY", "FAILED", "CANCELLED"}
+    assert set(status["enum"]) == {"SCHEDULED", "IN_PROGRESS", "READY", "FAILED", "CANCELLED"}
 
 
 def test_no_422_is_advertised(document):

@@ -7,7 +7,18 @@ import pytest
 from session_provisioning.logic.requests import request_id_for
 from tests.support.api import STUDIO, session_of, valid_body
 
-STATUS_KEYS = {"requestId", "clientToken", "studioId", "status", "sessionId", "session", "error", "cleanup"}
+STATUS_KEYS = {
+    "requestId",
+    "clientToken",
+    "studioId",
+    "status",
+    "sessionId",
+    "session",
+    "error",
+    "cleanup",
+    "provisioningStartsAt",
+    "attempts",
+}
 
 
 def test_in_progress_then_ready_with_the_session(api, emulator, token):
@@ -27,6 +38,8 @@ def test_in_progress_then_ready_with_the_session(api, emulator, token):
         "session": None,
         "error": None,
         "cleanup": None,
+        "provisioningStartsAt": None,
+        "attempts": None,
     }
 
     emulator.backend.force_state(session["sessionId"], "READY", "STREAMING_SESSION_READY")

@@ -49,6 +49,47 @@ INVALID_BODIES = {
     "tags a list": (valid_body(tags=["team"]), ["tags"]),
     "tags value a number": (valid_body(tags={"team": "fx", "shot": 10}), ["tags.shot"]),
     "tags value null": (valid_body(tags={"team": None}), ["tags.team"]),
+    "fallbackInstanceTypes without ec2InstanceType": (
+        {"launchProfileId": "lp-local", "fallbackInstanceTypes": ["g5.xlarge"]},
+        ["fallbackInstanceTypes"],
+    ),
+    "fallbackInstanceTypes repeating ec2InstanceType": (
+        valid_body(ec2InstanceType="g5.xlarge", fallbackInstanceTypes=["g5.xlarge"]),
+        ["fallbackInstanceTypes"],
+    ),
+    "fallbackInstanceTypes empty": (
+        valid_body(ec2InstanceType="g5.xlarge", fallbackInstanceTypes=[]),
+        ["fallbackInstanceTypes"],
+    ),
+    "fallbackInstanceTypes more than 5": (
+        valid_body(
+            ec2InstanceType="g5.xlarge",
+            fallbackInstanceTypes=[
+                "g4dn.xlarge",
+                "g4dn.2xlarge",
+                "g4dn.4xlarge",
+                "g4dn.8xlarge",
+                "g5.2xlarge",
+                "g3s.xlarge",
+            ],
+        ),
+        ["fallbackInstanceTypes"],
+    ),
+    "fallbackInstanceTypes listed twice": (
+        valid_body(ec2InstanceType="g5.xlarge", fallbackInstanceTypes=["g4dn.xlarge", "g4dn.xlarge"]),
+        ["fallbackInstanceTypes"],
+    ),
+    "fallbackInstanceTypes not offered": (
+        valid_body(ec2InstanceType="g5.xlarge", fallbackInstanceTypes=["m5.large"]),
+        ["fallbackInstanceTypes.0"],
+    ),
+    "fallbackInstanceTypes a string": (
+        valid_body(ec2InstanceType="g5.xlarge", fallbackInstanceTypes="g4dn.xlarge"),
+        ["fallbackInstanceTypes"],
+    ),
+    "readyBy not a time": (valid_body(readyBy="tomorrow at nine"), ["readyBy"]),
+    "readyBy without its offset": (valid_body(readyBy="2030-01-31T09:00:00"), ["readyBy"]),
+    "readyBy a number": (valid_body(readyBy=1893488400), ["readyBy"]),
     "unknown member": (valid_body(instanceType="g4dn.xlarge"), ["instanceType"]),
     "misspelt member": ({"launchProfileID": "lp-local"}, ["launchProfileId", "launchProfileID"]),
     "several at once": (

@@ -16,7 +16,12 @@ SCHEMAS = ROOT / "schemas"
 EVENTS = ROOT / "events"
 READY = "Streaming Session Ready"
 FAILED = "Streaming Session Failed"
-SCHEMA_FILES = {READY: "streaming_session_ready.json", FAILED: "streaming_session_failed.json"}
+DELAYED = "Streaming Session Delayed"
+SCHEMA_FILES = {
+    READY: "streaming_session_ready.json",
+    FAILED: "streaming_session_failed.json",
+    DELAYED: "streaming_session_delayed.json",
+}
 
 
 @pytest.fixture(scope="session")

@@ -211,6 +211,7 @@ LOGGABLE = {
     "resource", "tokenGenerated", "stateMachineArn", "cause", "secondsToReady", "eventAgeSeconds",
     "executionArn", "swept", "settled", "reconciled", "leftAlone", "deferred", "failed",
     "createAt", "firstPollAt", "nextPollAt",  # slots of the call schedule: times, nobody's data
+    "attempt", "ec2InstanceType",
 }  # fmt: skip
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical"}
 

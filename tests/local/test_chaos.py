@@ -7,12 +7,14 @@ promise. What the run checks is itself checked on made-up outcomes, one violatio
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 
 from local import chaos
 from local.chaos import ChaosConfig, ChaosReport, Planned, Submission, assess
+from local.chaos.plan import plan_requests
 
 SUMMARY = re.compile(
     r"^chaos: (\d+) requests, (\d+) terminal events, (\d+) duplicate events, (\d+) lost, "
@@ -40,7 +42,10 @@ def test_a_small_chaos_run_loses_nothing_duplicates_nothing_orphans_nothing():
     )
     assert SUMMARY.match(lines[-1])
     assert report.accepted == 25
-    assert report.sessions <= 25  # one per request at most (a create can fail for good)
+    # One session per attempt at most (a create can fail for good): a request with fallbacks
+    # makes one attempt per type it lists.
+    planned = plan_requests(config, random.Random(config.seed))
+    assert report.sessions <= sum(1 + len(p.body.get("fallbackInstanceTypes", [])) for p in planned)
     assert sum(report.outcomes.values()) == 25
     # The chaos was real: the emulator threw errors at the workflow, which retried through them.
     assert report.faults_fired["ThrottlingException on *"] > 0
@@ -182,6 +187,11 @@ def test_the_fault_mix_is_what_make_chaos_promises():
     # Drawn after CREATE_FAILED missed: 5% of all sessions overall.
     assert faults[4]["sessionOutcome"] == "NEVER_READY"
     assert (1 - 0.05) * faults[4]["probability"] == pytest.approx(0.05)
+    # Capacity by type, for the capacity fallback: tried after the mix above.
+    assert faults[5]["match"] == {"ec2InstanceType": "g4dn.2xlarge"}
+    assert faults[5]["error"] == "ServiceQuotaExceededException"
+    assert faults[6]["match"] == {"ec2InstanceType": "g5.xlarge"}
+    assert faults[6]["statusCode"] == "INSUFFICIENT_CAPACITY"
 
 
 # --- cancels and stops, on made-up outcomes ---------------------------------------------------

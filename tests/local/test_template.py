@@ -57,6 +57,7 @@ def test_definition_is_the_deployed_file_with_the_substitutions():
         "PollIntervalSeconds": "7",
         "PollChecksPerInvocation": "12",
         "PollBudgetSeconds": "1800",
+        "ReadyByLeadSeconds": "900",
     }
     assert set(re.findall(r"\$\{([^}]*)\}", text)) == set(expected)
     for name, value in expected.items():

@@ -125,16 +125,16 @@ class Api:
         return self.call("GET", f"/studios/{studio}/streaming-sessions/requests/{request_id}")
 
     def wait_until_done(self, request_id: str, *, studio: str = STUDIO, timeout: float = 20) -> list[Reply]:
-        """GET the status until it is not IN_PROGRESS; every reply seen, in order."""
+        """GET the status until it is neither SCHEDULED nor IN_PROGRESS; every reply seen, in order."""
         replies = []
         deadline = time.monotonic() + timeout
         while True:
             reply = self.status(request_id, studio=studio)
             replies.append(reply)
             assert reply.status == 200, reply
-            if reply.body["status"] != "IN_PROGRESS":
+            if reply.body["status"] not in ("SCHEDULED", "IN_PROGRESS"):
                 return replies
-            assert time.monotonic() < deadline, f"{request_id} still IN_PROGRESS after {timeout} s"
+            assert time.monotonic() < deadline, f"{request_id} still {reply.body['status']} after {timeout} s"
             time.sleep(0.1)
 
     def executions(self, name: str | None = None) -> list[dict[str, Any]]:

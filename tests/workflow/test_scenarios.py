@@ -46,6 +46,7 @@ FAILURE_CODES = ("INSUFFICIENT_CAPACITY", "NETWORK_CONNECTION_ERROR", "AMI_VALID
 
 READY_PATH_START = (
     "ValidateRequest",
+    "ScheduleOrStart",
     "ReserveCallSlots",
     "WaitForCreateSlot",
     "CreateSession",
@@ -53,7 +54,7 @@ READY_PATH_START = (
     "PollSession",
     "RouteOnSessionState",
 )
-FAILED_PATH_END = ("DescribeFailure", "PublishFailed", "SessionFailed")
+FAILED_PATH_END = ("DescribeFailure", "TryNextInstanceType", "PublishFailed", "SessionFailed")
 
 
 @dataclass
@@ -122,7 +123,19 @@ def expect_ready(run: Run, retries: dict[str, int] | None = None) -> None:
     detail = event["detail"]
     assert set(detail) == {
         "requestId", "clientToken", "studioId", "launchProfileId", "ownedBy", "sessionId", "session", "timings",
+        "ec2InstanceType", "attempts",
     }  # fmt: skip
+    (attempt,) = detail["attempts"]
+    assert attempt == {
+        "index": 0,
+        "ec2InstanceType": detail["session"]["ec2InstanceType"]
+        if "ec2InstanceType" in scenario.execution_input()["request"]
+        else None,
+        "clientToken": scenario.token,
+        "sessionId": run.sessions[0]["sessionId"],
+        "outcome": "READY",
+        "code": None,
+    }
     assert detail["requestId"] == scenario.name
     assert detail["clientToken"] == scenario.token
     assert detail["studioId"] == STUDIO
@@ -144,8 +157,8 @@ def expect_ready(run: Run, retries: dict[str, int] | None = None) -> None:
 
     states = run.summary.states
     assert states[: len(READY_PATH_START)] == READY_PATH_START, states
-    assert states[-2:] == ("PublishReady", "SessionReady"), states
-    loop = states[len(READY_PATH_START) : -2]
+    assert states[-1] == "PublishReady", states  # it ends the execution
+    loop = states[len(READY_PATH_START) : -1]
     assert loop == ("WaitBetweenPolls", "PollSession", "RouteOnSessionState") * (len(loop) // 3), states
     assert 1 <= run.summary.polls <= MAX_CHECKS
     # One GetStreamingSession per PollSession (checksPerPoll 1): the handler counts the same.

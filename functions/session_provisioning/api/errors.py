@@ -53,6 +53,7 @@ class ApiError(Exception):
 
 # Each domain error: HTTP status, error code, and headers of its own.
 _ANSWERS: dict[type[requests.RequestOperationError], tuple[int, str, dict[str, str]]] = {
+    requests.ReadyByOutOfRange: (400, "ValidationException", {}),
     requests.RequestNotFound: (404, "ResourceNotFoundException", {}),
     requests.ClientTokenConflict: (409, "ConflictException", {}),
     requests.RequestNotCancellable: (409, "ConflictException", {}),
@@ -64,7 +65,8 @@ _ANSWERS: dict[type[requests.RequestOperationError], tuple[int, str, dict[str, s
 
 def from_domain(error: requests.RequestOperationError) -> ApiError:
     status, code, headers = _ANSWERS[type(error)]
-    answer = ApiError(status, code, error.message, headers=dict(headers))
+    fields = list(getattr(error, "fields", ())) or None
+    answer = ApiError(status, code, error.message, headers=dict(headers), fields=fields)
     if error.client_token is not None:
         # The request may have started: the retry must be a replay, never a second request.
         answer.headers[CLIENT_TOKEN_HEADER] = error.client_token

@@ -1,4 +1,4 @@
-"""DescribeFailure step: any failure as the Streaming Session Failed detail."""
+"""DescribeFailure step: any failure as the Streaming Session Failed detail, or the next attempt."""
 
 from typing import Any
 
@@ -7,12 +7,20 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from session_provisioning.logic.failures import describe_failure
-from session_provisioning.observability import lambda_entry, logger, metrics
+from session_provisioning.observability import count_once, lambda_entry, logger, metrics
 
 
 @lambda_entry("requestId", with_metrics=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failure = describe_failure(event)
+    if "nextAttempt" in failure:
+        attempt = failure["nextAttempt"]["attempt"]
+        logger.info(
+            "no capacity: trying the next instance type",
+            extra={"attempt": attempt["index"], "ec2InstanceType": attempt["ec2InstanceType"]},
+        )
+        count_once("FallbackAttempts", {"Ec2InstanceType": attempt["ec2InstanceType"]})
+        return failure
     error = failure["detail"]["error"]
     logger.info("request failed", extra={"code": error["code"], "step": error.get("step")})
     # A dimension of this one metric only: the shared Metrics object would keep it for the next

@@ -3,10 +3,12 @@
 import os
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from session_provisioning.clients import Clients
+from session_provisioning.logic.ready_by import provisioning_seconds
 from session_provisioning.logic.schedule import scheduler_from_settings
 from session_provisioning.logic.steps import poll_session
 from session_provisioning.models.schedule import CallScheduleSettings
@@ -47,4 +49,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(
             name="TimeToReady", unit=MetricUnit.Seconds, value=result.detail["timings"]["secondsElapsed"]
         )
+        # By instance type, for choosing ReadyByLeadSeconds from its p95 (README, readyBy). A
+        # dimension of this one metric only: single_metric flushes it by itself.
+        seconds = provisioning_seconds(result.session, result.detail["timings"]["readyAt"])
+        if seconds is not None and not is_metrics_disabled():
+            with single_metric(
+                name="ProvisioningSeconds",
+                unit=MetricUnit.Seconds,
+                value=seconds,
+                namespace=metrics.namespace,
+            ) as metric:
+                metric.add_dimension(
+                    name="Ec2InstanceType", value=result.session.ec2_instance_type or "default"
+                )
     return result.to_json()

@@ -5,6 +5,10 @@ Inputs, in the order they are consulted:
 2. the PollSession outcome (FAILED, TIMED_OUT, UNEXPECTED);
 and `cleanup` says what became of a created session. The execution input is read only to
 name the request when validation itself failed.
+
+When the current attempt failed for want of capacity and a fallback type is left
+(logic.attempts), nothing is described: the result is {"nextAttempt": {"attempt", "attempts"}}
+and the workflow's StartNextAttempt makes that attempt.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pydantic import ValidationError
 
 from session_provisioning.errors import TRANSIENT_ERROR_CODES, TRANSIENT_PLATFORM_ERRORS
 from session_provisioning.jsontext import parse_json_object
+from session_provisioning.logic.attempts import all_records, failed_record, next_attempt
 from session_provisioning.logic.outcome import failed_outcome, identifiers_from_input
 from session_provisioning.logic.steps import utc_now
 from session_provisioning.models.events import Cleanup, FailureError
@@ -135,7 +140,14 @@ def describe_failure(event: dict[str, Any], *, now: datetime | None = None) -> d
         error = error.model_copy(update={"retryable": error.code in TRANSIENT_ERROR_CODES})
 
     session = None
+    attempts = None
     if state is not None:
+        current = failed_record(state, error)
+        following = next_attempt(state, error)
+        if following is not None:
+            finished = [entry.to_json() for entry in all_records(state, current)]
+            return {"nextAttempt": {"attempt": following.to_json(), "attempts": finished}}
+        attempts = all_records(state, current)
         identifiers = state.request.identifiers()
         latest = state.poll.session if state.poll else (state.created.session if state.created else None)
         session = latest.to_json() if latest else None
@@ -147,6 +159,8 @@ def describe_failure(event: dict[str, Any], *, now: datetime | None = None) -> d
         error=error,
         session=session,
         cleanup=describe_cleanup(state.cleanup) if state is not None else None,
+        attempts=attempts,
+        ready_by=state.request.ready_by if state is not None else None,
         requested_at=datetime.fromisoformat(event["requestedAt"].replace("Z", "+00:00")),
         failed_at=failed_at,
     ).to_json()

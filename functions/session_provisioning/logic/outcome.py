@@ -30,10 +30,13 @@ from pydantic import ConfigDict, ValidationError
 
 from session_provisioning.clock import elapsed_seconds
 from session_provisioning.jsontext import parse_json_object
-from session_provisioning.logic.history import aborted_error_and_cause, ready_announcement
+from session_provisioning.logic.attempts import all_records, record
+from session_provisioning.logic.history import aborted_error_and_cause, ready_announcement, states_of
 from session_provisioning.models.api import RequestError, RequestStatus
+from session_provisioning.models.attempts import AttemptOutcome, AttemptRecord
 from session_provisioning.models.base import IsoTime, WireModel
 from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
+from session_provisioning.models.workflow import WorkflowState
 
 # How Step Functions itself can end an execution, as the request's error.
 _ENDINGS = {
@@ -82,6 +85,7 @@ class FailureCause(WireModel):
     error: FailureError
     session_id: str | None = None
     cleanup: Cleanup | None = None
+    attempts: list[AttemptRecord] | None = None
 
 
 class ReadyOutput(WireModel):
@@ -91,6 +95,7 @@ class ReadyOutput(WireModel):
 
     session_id: str
     session: dict[str, Any]
+    attempts: list[AttemptRecord] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,8 @@ def failed_outcome(
     session: dict[str, Any] | None = None,
     cleanup: Cleanup | None = None,
     cancelled_by: str | None = None,
+    attempts: list[AttemptRecord] | None = None,
+    ready_by: str | None = None,
 ) -> FailedOutcome:
     """The Streaming Session Failed detail and the matching Fail cause, for any failure."""
     session_id = identifiers.get("sessionId") or (session or {}).get("sessionId")
@@ -128,14 +135,18 @@ def failed_outcome(
             "error": error,
             "cleanup": cleanup,
             "cancelledBy": cancelled_by,
+            "attempts": attempts,
             "timings": Timings(
                 requestedAt=requested_at,
                 failedAt=failed_at,
                 secondsElapsed=elapsed_seconds(requested_at, failed_at),
+                **({"readyBy": ready_by, "readyByMet": False} if ready_by else {}),
             ),
         }
     )
-    return FailedOutcome(detail, FailureCause(error=error, sessionId=session_id, cleanup=cleanup))
+    return FailedOutcome(
+        detail, FailureCause(error=error, sessionId=session_id, cleanup=cleanup, attempts=attempts)
+    )
 
 
 def execution_ending(status: str | None, error: str | None = None, cause: str | None = None) -> FailureError:
@@ -167,6 +178,39 @@ def identifiers_from_input(execution_input: Any) -> dict[str, Any]:
     }
 
 
+WAIT_STATE = "WaitUntilProvisioningStarts"
+
+
+def scheduled_start(events: Iterable[dict[str, Any]]) -> str | None:
+    """provisioningStartsAt while the execution waits in WaitUntilProvisioningStarts, else None."""
+    starts_at: str | None = None
+    for state, event in states_of(events):
+        if state != WAIT_STATE:
+            continue
+        if entered := event.get("stateEnteredEventDetails"):
+            schedule = (parse_json_object(entered.get("input")) or {}).get("schedule")
+            starts_at = schedule.get("provisioningStartsAt") if isinstance(schedule, dict) else None
+        elif event.get("stateExitedEventDetails"):
+            starts_at = None
+    return starts_at
+
+
+def attempts_so_far(events: Iterable[dict[str, Any]]) -> list[AttemptRecord] | None:
+    """A running execution's attempts: the finished ones and the current one (IN_PROGRESS), from
+    the last state input that names an attempt; None before the first."""
+    latest: dict[str, Any] | None = None
+    for event in events:
+        entered = event.get("stateEnteredEventDetails")
+        state = parse_json_object(entered.get("input")) if entered else None
+        if state and isinstance(state.get("attempt"), dict):
+            latest = state
+    try:
+        current = WorkflowState.model_validate(latest) if latest else None
+    except ValidationError:
+        return None
+    return all_records(current, record(current, AttemptOutcome.IN_PROGRESS)) if current else None
+
+
 def request_status(
     execution: dict[str, Any],
     *,
@@ -176,20 +220,35 @@ def request_status(
 ) -> RequestStatus | None:
     """What GET says of a DescribeExecution answer; None for a status this code does not know.
 
-    `history` (GetExecutionHistory) is read for an ABORTED execution only: READY when its Ready
+    `history` (GetExecutionHistory) is read for a running readyBy request (SCHEDULED while it
+    waits) and for an ABORTED execution: READY when its Ready
     event went out (or may have) before the stop, CANCELLED when the API stopped it.
     """
     provisioning = parse_json_object(execution.get("input")) or {}
     common = {"requestId": request_id, "clientToken": provisioning.get("clientToken"), "studioId": studio_id}
     status = execution.get("status")
     if status in IN_PROGRESS_STATUSES:
-        return RequestStatus(status="IN_PROGRESS", **common)
+        body = provisioning.get("request") if isinstance(provisioning.get("request"), dict) else {}
+        if not (body.get("readyBy") or body.get("fallbackInstanceTypes")):
+            return RequestStatus(status="IN_PROGRESS", **common)  # no history to read: as ever
+        # SCHEDULED while waiting for the start time; the attempts so far once there is one.
+        events = list(history())
+        waiting = scheduled_start(events)
+        if waiting:
+            return RequestStatus(status="SCHEDULED", provisioningStartsAt=waiting, **common)
+        return RequestStatus(status="IN_PROGRESS", attempts=attempts_so_far(events), **common)
     events = list(history()) if status == "ABORTED" else []
     announced = ready_announcement(events)
     if status == "SUCCEEDED" or announced is not None:
         output = announced if announced is not None else parse_json_object(execution.get("output"))
         ready = ReadyOutput.model_validate(output or {})
-        return RequestStatus(status="READY", sessionId=ready.session_id, session=ready.session, **common)
+        return RequestStatus(
+            status="READY",
+            sessionId=ready.session_id,
+            session=ready.session,
+            attempts=ready.attempts,
+            **common,
+        )
     cancel = cancellation(*aborted_error_and_cause(events))
     if cancel is not None:
         error = RequestError.model_validate(cancelled_error(cancel).to_json())
@@ -208,6 +267,7 @@ def request_status(
             sessionId=cause.session_id,
             error=RequestError.model_validate(cause.error.to_json()),
             cleanup=cause.cleanup,
+            attempts=cause.attempts,
             **common,
         )
     if status in _ENDINGS:

@@ -47,6 +47,7 @@ from session_provisioning.logic.announcements import (
     record_settled,
     release,
 )
+from session_provisioning.logic.attempts import all_records, failed_record
 from session_provisioning.logic.failures import describe_cleanup
 from session_provisioning.logic.history import (
     aborted_error_and_cause,
@@ -103,8 +104,10 @@ def reconcile_execution(
         reason = "stopped while the Ready event was being published: READY won"
         return _settled(announcements, execution_arn, reason, started_at)
 
-    state = _workflow_state(latest_state_with_session(events)) or _session_of_create_in_flight(
-        events, nimble_client
+    # A create in flight is the latest attempt's (with fallbacks, an earlier attempt's state may
+    # also hold a session, a CREATE_FAILED one): it is looked for first.
+    state = _session_of_create_in_flight(events, nimble_client) or _workflow_state(
+        latest_state_with_session(events)
     )
     cleanup = None
     if state is not None and state.created is not None:
@@ -130,6 +133,7 @@ def reconcile_execution(
         session=created.session.to_json() if created else None,
         cleanup=cleanup,
         cancelled_by=cancel.cancelled_by if cancel else None,
+        attempts=all_records(state, failed_record(state, error)) if state is not None else None,
         requested_at=_from_epoch_millis(detail.get("startDate")) or failed_at,
         failed_at=failed_at,
     ).detail

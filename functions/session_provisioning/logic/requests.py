@@ -34,6 +34,17 @@ from session_provisioning.logic.outcome import (
     cancel_cause,
     request_status,
 )
+from session_provisioning.logic.ready_by import ready_by_problem
+from session_provisioning.logic.request_errors import (
+    ClientTokenConflict,
+    ReadyByOutOfRange,
+    RequestNotCancellable,
+    RequestNotFound,
+    RequestOperationError,
+    WorkflowFault,
+    WorkflowThrottled,
+    WorkflowUnavailable,
+)
 from session_provisioning.models.api import RequestAccepted, RequestStatus
 from session_provisioning.models.request import ProvisioningInput, SessionRequestBody
 
@@ -57,43 +68,6 @@ _STATE_MACHINE_ARN = re.compile(
 _THROTTLING_CODES = frozenset(
     {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 )
-
-
-class RequestOperationError(Exception):
-    """Why a request could not be started or read; the API answers each kind in its own way.
-
-    `client_token` is set when the request may have started all the same: a retry must send it.
-    """
-
-    def __init__(self, message: str, *, client_token: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.client_token = client_token
-
-
-class RequestNotFound(RequestOperationError):
-    def __init__(self, studio_id: str, request_id: str) -> None:
-        super().__init__(f"Request {request_id!r} was not found in studio {studio_id!r}.")
-
-
-class ClientTokenConflict(RequestOperationError):
-    """The client token was used in this studio for a different request."""
-
-
-class RequestNotCancellable(RequestOperationError):
-    """The request already ended READY or FAILED: there is nothing left to cancel."""
-
-
-class WorkflowThrottled(RequestOperationError):
-    """Step Functions throttled the call: the client should retry with backoff."""
-
-
-class WorkflowUnavailable(RequestOperationError):
-    """Step Functions failed or did not answer: the client should retry later."""
-
-
-class WorkflowFault(RequestOperationError):
-    """Our side failed (a refused call, a missing state machine, an unknown status): not the client's fault."""
 
 
 # --- identity and input -----------------------------------------------------------------------
@@ -149,11 +123,16 @@ def start_request(
     body: SessionRequestBody,
     sfn_client: Any,
     state_machine_arn: str,
+    now: datetime | None = None,
 ) -> RequestAccepted:
     """POST /studios/{studioId}/streaming-sessions: start the workflow, or recognise a replay."""
     token = client_token if client_token is not None else str(uuid.uuid4())
     request_id = request_id_for(studio_id, token)
     our_input = execution_input(studio_id, token, body)
+    problem = ready_by_problem(body.ready_by, now or datetime.now(tz=UTC))
+    # A replay is matched first (and answered below, as always), even once its readyBy has passed.
+    if problem and not _is_replay(sfn_client, execution_arn(state_machine_arn, request_id), our_input):
+        raise ReadyByOutOfRange(f"readyBy: {problem}")
     try:
         sfn_client.start_execution(stateMachineArn=state_machine_arn, name=request_id, input=our_input)
     except ClientError as error:
@@ -184,8 +163,7 @@ def _confirm_or_raise(
     token (generated or not), so that the client's retry is a replay, never a second request.
     """
     with contextlib.suppress(RequestOperationError):  # could not tell: the original error stands
-        existing = _describe(sfn_client, execution_arn(state_machine_arn, request_id))
-        if existing is not None and parse_json(existing.get("input")) == json.loads(our_input):
+        if _is_replay(sfn_client, execution_arn(state_machine_arn, request_id), our_input):
             return
     try:
         _raise_service_error(error)
@@ -226,7 +204,7 @@ def cancel_request(
     already ended) is refused, and a repeated cancel finds it CANCELLED and stops nothing.
     """
     status = get_request_status(studio_id, request_id, sfn_client, state_machine_arn)
-    if status.status == "IN_PROGRESS":
+    if status.status in ("SCHEDULED", "IN_PROGRESS"):
         try:
             sfn_client.stop_execution(
                 executionArn=execution_arn(state_machine_arn, request_id),
@@ -261,6 +239,11 @@ def _describe(sfn_client: Any, arn: str) -> dict[str, Any] | None:
         _raise_service_error(error)
     except BotoCoreError as error:
         _raise_service_error(error)
+
+
+def _is_replay(sfn_client: Any, arn: str, our_input: str) -> bool:
+    existing = _describe(sfn_client, arn)
+    return existing is not None and parse_json(existing.get("input")) == json.loads(our_input)
 
 
 def _history(sfn_client: Any, arn: str) -> list[dict[str, Any]]:

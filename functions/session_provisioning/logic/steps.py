@@ -18,6 +18,8 @@ from pydantic import ValidationError
 
 from session_provisioning.clock import Clock, elapsed_seconds, utc_now
 from session_provisioning.errors import InvalidPollingPolicy, ValidationException, from_sdk_error
+from session_provisioning.logic.attempts import ready_records
+from session_provisioning.logic.ready_by import delayed_detail, ready_by_timings, schedule_for
 from session_provisioning.logic.schedule import GET, Scheduler, Unscheduled, wake_time
 from session_provisioning.models.base import describe_errors, field_names
 from session_provisioning.models.request import ProvisioningInput
@@ -39,7 +41,8 @@ if TYPE_CHECKING:
 def validate_request(event: dict[str, Any]) -> dict[str, Any]:
     """ValidateRequest: the execution input through the API's model, plus the polling policy.
 
-    Returns the new execution state: {"request": ProvisioningRequest, "polling": PollingPolicy}.
+    Returns the new execution state: {"request": ProvisioningRequest, "polling": PollingPolicy,
+    "attempt": the first Attempt}.
     """
     try:
         execution = ProvisioningInput.model_validate(event.get("execution"))
@@ -61,17 +64,38 @@ def validate_request(event: dict[str, Any]) -> dict[str, Any]:
         clientToken=execution.client_token,
         **execution.request.to_wire(),
     )
-    return {"request": request.to_json(), "polling": polling.to_json()}
+    attempts = 1 + len(request.fallback_instance_types or [])
+    if attempts > polling.attempts_that_fit():
+        raise ValidationException(
+            f"fallbackInstanceTypes: {attempts} attempts, each with the poll budget, would exceed one "
+            f"execution's history; at most {polling.attempts_that_fit() - 1} fallback types fit this polling policy",
+            step="ValidateRequest",
+            http_status=400,
+            fields=["fallbackInstanceTypes"],
+        )
+    lead_seconds = event.get("readyByLeadSeconds", 0)
+    if not isinstance(lead_seconds, int) or lead_seconds < 0:
+        raise InvalidPollingPolicy("readyByLeadSeconds must be a whole number >= 0", step="ValidateRequest")
+    # The shape of readyBy only (the model's), not the clock: the API checked that on acceptance,
+    # and a start time already past starts provisioning at once.
+    schedule = schedule_for(request.ready_by, lead_seconds).to_json() if request.ready_by else None
+    return {
+        "request": request.to_json(),
+        "polling": polling.to_json(),
+        "schedule": schedule,
+        "attempt": request.first_attempt().to_json(),
+    }
 
 
 def create_session(state: WorkflowState, client: Any) -> CreatedSession:
-    """CreateSession: CreateStreamingSession with the request's own client token.
+    """CreateSession: CreateStreamingSession with the current attempt's client token and type.
 
     The token makes the call idempotent: when Step Functions retries this step (a throttle, a
     Lambda timeout after the call went through), the service answers with the same session.
+    Attempt 0 sends the request's own token; a fallback attempt its own (models.attempts).
     """
     try:
-        response = client.create_streaming_session(**state.request.create_parameters())
+        response = client.create_streaming_session(**state.request.create_parameters(state.current_attempt()))
     except (ClientError, BotoCoreError) as error:
         raise from_sdk_error(error, step="CreateSession") from error
     session = StreamingSession.from_sdk(response["session"])
@@ -151,27 +175,40 @@ def poll_session(
             raise from_sdk_error(error, step="PollSession") from error
     if outcome is PollOutcome.PENDING and checks >= policy.max_checks:
         outcome = PollOutcome.TIMED_OUT
-    detail = ready_detail(state.request, session, now()).to_json() if outcome is PollOutcome.READY else None
+    checked_at = now()
+    detail = ready_detail(state, session, checked_at).to_json() if outcome is PollOutcome.READY else None
+    delayed = delayed_detail(state, session, checked_at) if outcome is PollOutcome.PENDING else None
     next_poll_at = wake_time(next_slot) if outcome is PollOutcome.PENDING and next_slot is not None else None
-    return PollResult(outcome=outcome, checks=checks, session=session, detail=detail, nextPollAt=next_poll_at)
+    return PollResult(
+        outcome=outcome,
+        checks=checks,
+        session=session,
+        detail=detail,
+        delayed=delayed,
+        nextPollAt=next_poll_at,
+    )
 
 
-def ready_detail(request: ProvisioningRequest, session: StreamingSession, ready_at: datetime) -> ReadyDetail:
+def ready_detail(state: WorkflowState, session: StreamingSession, ready_at: datetime) -> ReadyDetail:
     # Imported here: only the poll that finds the session READY builds the event's detail, and
-    # importing the event models builds all six of them, at every cold start of four steps.
+    # importing the event models builds all of them, at every cold start of four steps.
     from session_provisioning.models.events import ReadyDetail, Timings
 
+    request = state.request
     return ReadyDetail.model_validate(
         {
             **request.identifiers(),
             "requestId": request.request_id,
             "ownedBy": session.owned_by or request.owned_by,
             "sessionId": session.session_id,
+            "ec2InstanceType": session.ec2_instance_type or state.current_attempt().ec2_instance_type,
             "session": session.to_json(),
+            "attempts": ready_records(state, session),
             "timings": Timings(
                 requestedAt=request.requested_at,
                 readyAt=ready_at,
                 secondsElapsed=elapsed_seconds(request.requested_at, ready_at),
+                **ready_by_timings(request.ready_by, ready_at, ready=True),
             ),
         }
     )

@@ -27,7 +27,7 @@ from session_provisioning.models.reconciliation import SweepResult, SweepSetting
 ENDED_UNANNOUNCED = ("ABORTED", "TIMED_OUT", "FAILED")
 #: The definition's TimeoutSeconds (statemachine/provision_session.asl.json): no execution runs
 #: longer, so one that started before the window minus this cannot have ended inside it.
-MAX_EXECUTION_SECONDS = 14400
+MAX_EXECUTION_SECONDS = 673_200  # 7 days of readyBy wait + 6 attempts x 3 h + 1 h
 #: Time a reconciliation may need (a deletion followed to DELETED): none starts with less left.
 RECONCILIATION_RESERVE_SECONDS = 30.0
 

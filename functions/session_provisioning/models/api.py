@@ -9,10 +9,11 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from session_provisioning.models.attempts import AttemptRecord
 from session_provisioning.models.base import WireModel
 from session_provisioning.models.events import Cleanup, FailureError
 
-RequestState = Literal["IN_PROGRESS", "READY", "FAILED", "CANCELLED"]
+RequestState = Literal["SCHEDULED", "IN_PROGRESS", "READY", "FAILED", "CANCELLED"]
 
 
 class ApiModel(WireModel):
@@ -59,6 +60,15 @@ class RequestStatus(ApiModel):
     )
     cleanup: Cleanup | None = Field(
         default=None, description="What became of a created session that never became READY."
+    )
+    provisioning_starts_at: str | None = Field(
+        default=None,
+        description="SCHEDULED only: when provisioning starts (readyBy minus the lead time, UTC).",
+    )
+    attempts: list[AttemptRecord] | None = Field(
+        default=None,
+        description="Each CreateStreamingSession attempt (its type, token, session and outcome) once "
+        "there is one; while the request runs, for requests with readyBy or fallbackInstanceTypes.",
     )
 
     def to_json(self) -> dict[str, Any]:

@@ -6,10 +6,13 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
+from session_provisioning.models.attempts import AttemptRecord
 from session_provisioning.models.base import IsoTime, WireModel
 
 READY_DETAIL_TYPE = "Streaming Session Ready"
 FAILED_DETAIL_TYPE = "Streaming Session Failed"
+# Not a terminal event: readyBy passed before READY; the Ready or Failed event still follows.
+DELAYED_DETAIL_TYPE = "Streaming Session Delayed"
 
 
 class DetailModel(WireModel):
@@ -21,6 +24,10 @@ class Timings(DetailModel):
     ready_at: IsoTime | None = None
     failed_at: IsoTime | None = None
     seconds_elapsed: float = Field(ge=0)
+    ready_by: str | None = Field(default=None, description="readyBy requests: the time asked for (UTC).")
+    ready_by_met: bool | None = Field(
+        default=None, description="readyBy requests: whether the session was READY by then."
+    )
 
 
 # An identifier an event names when the request has it: None (left out of the event) only when
@@ -37,10 +44,25 @@ class Identifiers(DetailModel):
     session_id: KnownIfAny
 
 
+# Every CreateStreamingSession attempt, in order (one for a request without fallbacks).
+Attempts = Annotated[list[AttemptRecord], Field(min_length=1)]
+
+
 class ReadyDetail(Identifiers):
     session_id: str
+    ec2_instance_type: str | None = Field(default=None, description="The instance type of the session made.")
     session: dict[str, Any]
+    attempts: Attempts
     timings: Timings
+
+
+class DelayedDetail(Identifiers):
+    """readyBy passed and the session is not READY yet (at most one per request)."""
+
+    ready_by: str = Field(description="The time asked for (UTC).")
+    state: str | None = Field(default=None, description="The session's state when readyBy passed.")
+    attempts: Attempts
+    checked_at: IsoTime = Field(description="When the delay was seen.")
 
 
 class FailureError(DetailModel):
@@ -79,4 +101,7 @@ class FailedDetail(Identifiers):
     )
     cleanup: Cleanup | None = None
     session: dict[str, Any] | None = None
+    attempts: list[AttemptRecord] | None = Field(
+        default=None, description="Every attempt; absent only when the request was too broken to make one."
+    )
     timings: Timings | None = None

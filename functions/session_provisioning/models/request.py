@@ -7,9 +7,10 @@ constraint changes here or nowhere.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from session_provisioning.models.base import WireModel
 
@@ -77,6 +78,47 @@ TagValue = Annotated[str, StringConstraints(max_length=MAX_TAG_VALUE_CHARS)]
 Tags = Annotated[dict[TagKey, TagValue], Field(max_length=MAX_TAGS), AfterValidator(_within_json_budget)]
 
 
+# Capacity fallback: at most this many other types to try after ec2InstanceType, in order.
+MAX_FALLBACK_INSTANCE_TYPES = 5
+
+
+def _distinct(types: list[str]) -> list[str]:
+    if len(set(types)) != len(types):
+        raise ValueError("each instance type may be listed once")
+    return types
+
+
+FallbackInstanceTypes = Annotated[
+    list[Ec2InstanceType],
+    Field(min_length=1, max_length=MAX_FALLBACK_INSTANCE_TYPES),
+    AfterValidator(_distinct),
+]
+
+# readyBy on the wire and in the workflow's state: UTC, whole seconds, "Z" (the form a Wait
+# state's TimestampPath accepts). The model checks the shape only; whether the time is in the
+# future is the API's check when it accepts a new request (a replay is answered as always).
+READY_BY_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def normalised_ready_by(text: str) -> str:
+    """An ISO 8601 time with an offset (or Z), as UTC text with whole seconds (fractions dropped)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date and time, such as 2030-01-31T09:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError("must give its offset from UTC (Z or +hh:mm)")
+    return moment.astimezone(UTC).strftime(READY_BY_FORMAT)
+
+
+def ready_by_time(text: str) -> datetime:
+    """A normalised readyBy as an aware datetime."""
+    return datetime.strptime(text, READY_BY_FORMAT).replace(tzinfo=UTC)
+
+
+ReadyBy = Annotated[str, StringConstraints(max_length=64), AfterValidator(normalised_ready_by)]
+
+
 class RequestModel(WireModel):
     """Strict models of what a client sends, as Nimble Studio validates it."""
 
@@ -95,10 +137,37 @@ class SessionRequestBody(RequestModel):
     owned_by: NonEmptyString | None = None
     streaming_image_id: StreamingImageId | None = None
     tags: Tags | None = None
+    # Ours, not CreateStreamingSession's: the workflow reads them, Nimble Studio never sees them.
+    fallback_instance_types: FallbackInstanceTypes | None = None
+    ready_by: ReadyBy | None = None
+
+    @field_validator("fallback_instance_types")
+    @classmethod
+    def _fallbacks_follow_the_type(cls, types: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        # A field validator, so the error names fallbackInstanceTypes; ec2InstanceType is declared
+        # first, hence validated first (absent from info.data when it was itself invalid).
+        if types is None or "ec2_instance_type" not in info.data:
+            return types
+        first = info.data["ec2_instance_type"]
+        if first is None:
+            raise ValueError("needs ec2InstanceType (the type to try first)")
+        if first in types:
+            raise ValueError("must not repeat ec2InstanceType")
+        return types
 
     def to_wire(self) -> dict:
-        """The members that were given, camelCase, as both our API and the Nimble API take them."""
+        """The members that were given, camelCase, as our API takes them."""
         return self.model_dump(by_alias=True, exclude_none=True, include=set(SessionRequestBody.model_fields))
+
+    def to_nimble(self) -> dict:
+        """CreateStreamingSession's members that were given (not the workflow's own)."""
+        return self.model_dump(by_alias=True, exclude_none=True, include=NIMBLE_MEMBERS)
+
+
+# The body members that are CreateStreamingSession's.
+NIMBLE_MEMBERS = frozenset(
+    {"launch_profile_id", "ec2_instance_type", "owned_by", "streaming_image_id", "tags"}
+)
 
 
 class ProvisioningInput(RequestModel):

@@ -3,6 +3,10 @@
 The state grows as the execution goes (ResultPath in the ASL names where each piece lands):
     request   <- ValidateRequest   (ProvisioningRequest)
     polling   <- ValidateRequest   (PollingPolicy, from DefinitionSubstitutions)
+    schedule  <- ValidateRequest   (Schedule for a readyBy request, null otherwise;
+                                    MarkDelayedPublished sets its delayedPublished)
+    attempt   <- ValidateRequest, then StartNextAttempt (Attempt: the token and type to send)
+    attempts  <- StartNextAttempt  (the finished attempts, AttemptRecord; absent before a fallback)
     slots     <- ReserveCallSlots  (ReservedSlots: when CreateSession and the first poll may call)
     created   <- CreateSession     (CreatedSession)
     poll      <- PollSession       (PollResult)
@@ -20,6 +24,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, computed_field, field_validator, model_validator
 
+from session_provisioning.models.attempts import Attempt, AttemptRecord, attempt_client_token
 from session_provisioning.models.base import IsoTime, WireModel
 from session_provisioning.models.request import ClientToken, SessionRequestBody, StudioId
 from session_provisioning.models.session import StreamingSession
@@ -53,9 +58,31 @@ class ProvisioningRequest(SessionRequestBody):
             "ownedBy": self.owned_by,
         }
 
-    def create_parameters(self) -> dict[str, Any]:
-        """CreateStreamingSession's parameters, the client token included on every attempt."""
-        return {"studioId": self.studio_id, "clientToken": self.client_token, **self.to_wire()}
+    def first_attempt(self) -> Attempt:
+        """Attempt 0: the request's own token and type, so a request without fallbacks sends
+        exactly what it always did."""
+        return Attempt(index=0, ec2InstanceType=self.ec2_instance_type, clientToken=self.client_token)
+
+    def attempt_at(self, index: int) -> Attempt | None:
+        """Attempt `index` (0: ec2InstanceType, then each fallback in order), None past the last."""
+        if index == 0:
+            return self.first_attempt()
+        fallbacks = self.fallback_instance_types or []
+        if index > len(fallbacks):
+            return None
+        return Attempt(
+            index=index,
+            ec2InstanceType=fallbacks[index - 1],
+            clientToken=attempt_client_token(self.client_token, index),
+        )
+
+    def create_parameters(self, attempt: Attempt | None = None) -> dict[str, Any]:
+        """CreateStreamingSession's parameters for `attempt` (its own client token and type)."""
+        attempt = attempt or self.first_attempt()
+        parameters = {"studioId": self.studio_id, "clientToken": attempt.client_token, **self.to_nimble()}
+        if attempt.ec2_instance_type is not None:
+            parameters["ec2InstanceType"] = attempt.ec2_instance_type
+        return parameters
 
 
 # Step Functions Standard: at most 25,000 events in one execution's history. One poll cycle
@@ -64,6 +91,10 @@ class ProvisioningRequest(SessionRequestBody):
 MAX_HISTORY_EVENTS = 25_000
 HISTORY_EVENTS_PER_POLL = 9
 HISTORY_EVENTS_OUTSIDE_POLLING = 500
+# A capacity fallback adds, per attempt, its poll loop and what surrounds it: CreateSession
+# (with its retries), the first Wait, DescribeFailure, the Choice and the Pass that start the next
+# attempt; 100 leaves room for every retry the definition allows.
+HISTORY_EVENTS_PER_ATTEMPT = 100
 
 
 class PollingPolicy(StateModel):
@@ -85,6 +116,16 @@ class PollingPolicy(StateModel):
                 "execution: raise intervalSeconds or checksPerPoll, or lower budgetSeconds"
             )
         return self
+
+    @property
+    def polls(self) -> int:
+        """PollSession invocations one attempt's budget allows at most."""
+        return math.ceil(self.max_checks / self.checks_per_poll)
+
+    def attempts_that_fit(self) -> int:
+        """Attempts (each with its own poll budget) one execution's history has room for."""
+        per_attempt = self.polls * HISTORY_EVENTS_PER_POLL + HISTORY_EVENTS_PER_ATTEMPT
+        return (MAX_HISTORY_EVENTS - HISTORY_EVENTS_OUTSIDE_POLLING) // per_attempt
 
     @computed_field(alias="maxChecks")
     @property
@@ -116,6 +157,15 @@ class ReservedSlots(StateModel):
     first_poll_at: IsoTime = Field(description="The first GetStreamingSession's slot (WaitBeforeFirstPoll)")
 
 
+class Schedule(StateModel):
+    """`$.schedule`, for readyBy requests only."""
+
+    ready_by: str = Field(description="UTC, whole seconds, Z.")
+    provisioning_starts_at: str = Field(description="readyBy minus the lead time: what the Wait waits for.")
+    lead_seconds: int = Field(ge=0)
+    delayed_published: bool = Field(default=False, description="Set by MarkDelayedPublished.")
+
+
 class PollResult(StateModel):
     outcome: PollOutcome
     checks: int = Field(ge=0, description="GetStreamingSession calls made so far, over all polls")
@@ -125,6 +175,10 @@ class PollResult(StateModel):
     )
     detail: dict[str, Any] | None = Field(
         default=None, description="The Streaming Session Ready event's detail, when READY"
+    )
+    delayed: dict[str, Any] | None = Field(
+        default=None,
+        description="The Streaming Session Delayed event's detail, once readyBy passed while pending",
     )
 
 
@@ -155,9 +209,16 @@ class WorkflowState(StateModel):
     request: ProvisioningRequest = Field(description="ValidateRequest")
     polling: PollingPolicy | None = Field(default=None, description="ValidateRequest")
     slots: ReservedSlots | None = Field(default=None, description="ReserveCallSlots")
+    schedule: Schedule | None = Field(default=None, description="ValidateRequest (readyBy requests)")
+    attempt: Attempt | None = Field(default=None, description="ValidateRequest or StartNextAttempt")
+    attempts: list[AttemptRecord] = Field(default_factory=list, description="StartNextAttempt")
     created: CreatedSession | None = Field(default=None, description="CreateSession or FindCreatedSession")
     poll: PollResult | None = Field(default=None, description="PollSession")
     caught: dict[str, CaughtError] | None = Field(default=None, description="any Catch, by state name")
     cleanup: CleanupResult | CaughtError | None = Field(
         default=None, description="DeleteSession (or its Catch)"
     )
+
+    def current_attempt(self) -> Attempt:
+        """The attempt being made (attempt 0 for a state written before attempts existed)."""
+        return self.attempt or self.request.first_attempt()

@@ -55,7 +55,16 @@ def test_api_error_from_create_names_code_status_retryable_and_step():
         "failedAt": "2026-11-27T10:00:30Z",
         "secondsElapsed": 30.0,
     }
-    assert json.loads(failure["cause"]) == {"error": detail["error"]}
+    only_attempt = {
+        "index": 0,
+        "ec2InstanceType": None,
+        "clientToken": "token-1",
+        "sessionId": None,
+        "outcome": "ERROR",
+        "code": "ServiceQuotaExceededException",
+    }
+    assert detail["attempts"] == [only_attempt]
+    assert json.loads(failure["cause"]) == {"error": detail["error"], "attempts": [only_attempt]}
 
 
 def test_exhausted_throttling_on_poll_is_retryable_and_reports_the_cleanup():

@@ -19,7 +19,7 @@ from session_provisioning.logic.requests import get_request_status, request_id_f
 from session_provisioning.logic.steps import ready_detail
 from session_provisioning.models.events import Cleanup, FailureError
 from session_provisioning.models.session import StreamingSession
-from session_provisioning.models.workflow import ProvisioningRequest
+from session_provisioning.models.workflow import ProvisioningRequest, WorkflowState
 from tests.support.aws_history import AwsHistory, FakeStepFunctions
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -110,13 +110,14 @@ def test_ready_status_is_read_through_its_own_model():
         }
     )
     session = StreamingSession.model_validate({"sessionId": "session-1", "state": "READY"})
-    output = ready_detail(request, session, REQUESTED_AT).to_json()
+    output = ready_detail(WorkflowState(request=request), session, REQUESTED_AT).to_json()
     status = status_of("SUCCEEDED", output=json.dumps(output))
     assert status.status == "READY"
     assert status.session_id == "session-1"
     assert status.session == session.to_json()
     assert set(ReadyOutput.model_fields) <= {
-        name for name in type(ready_detail(request, session, REQUESTED_AT)).model_fields
+        name
+        for name in type(ready_detail(WorkflowState(request=request), session, REQUESTED_AT)).model_fields
     }
 
 

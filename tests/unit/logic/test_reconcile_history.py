@@ -143,3 +143,19 @@ def test_an_execution_stopped_while_publishing_is_announced():
     result, sink = reconcile(history.events, status="ABORTED")
     assert result["code"] == "ExecutionAborted"
     assert len(sink.entries) == 1
+
+
+def test_a_published_delayed_event_is_not_a_terminal_one():
+    # readyBy passed, the Delayed event went out, then the execution was stopped: the request's
+    # terminal event is still owed, and the reconciler publishes it (Failed), once.
+    history = (
+        AwsHistory(INPUT)
+        .task("PublishDelayed", integration=True)
+        .passing("MarkDelayedPublished")
+        .aborted("Stopped", "by hand")
+    )
+    assert published_terminal_event(history.events) is False
+    result, sink = reconcile(history.events, status="ABORTED")
+    assert result["code"] == "ExecutionAborted"
+    assert len(sink.entries) == 1
+    assert sink.entries[0]["DetailType"] == "Streaming Session Failed"

@@ -186,7 +186,18 @@ def test_poll_ready_builds_the_event_detail(client, stub):
         "launchProfileId": "lp-local",
         "ownedBy": "artist",
         "sessionId": "session-1",
+        "ec2InstanceType": "g4dn.xlarge",
         "session": result.session.to_json(),
+        "attempts": [
+            {
+                "index": 0,
+                "ec2InstanceType": None,
+                "clientToken": "token-1",
+                "sessionId": "session-1",
+                "outcome": "READY",
+                "code": None,
+            }
+        ],
         "timings": {
             "requestedAt": "2026-11-27T10:00:00Z",
             "readyAt": "2026-11-27T10:01:15Z",
