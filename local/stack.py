@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import signal
 import socket
@@ -189,7 +190,14 @@ def _print_event(event: dict[str, Any]) -> None:
     _print(f"event     {event['detail-type']}: {json.dumps(event, separators=(',', ':'))}")
 
 
+#: moto's ASL engine logs every error a state meets at ERROR, caught ones too (a Choice asking
+#: IsPresent of a missing path, a fault a Catch handles); the progress lines already say what
+#: each request does, so the console keeps only what would be lost otherwise.
+MOTO_EVAL_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
+
+
 def main() -> int:
+    logging.getLogger(MOTO_EVAL_LOGGER).setLevel(logging.CRITICAL)
     settings = StackSettings.from_environment()
     stopping = threading.Event()
     # Ctrl-C and `kill` both end the loop below; the stack is stopped in `finally`.
