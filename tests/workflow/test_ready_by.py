@@ -112,7 +112,8 @@ def test_a_request_that_cannot_be_ready_in_time_gets_one_delayed_event(api, engi
 def test_a_scheduled_request_cancelled_ends_cancelled_and_never_creates_a_session(
     api, engine, emulator, token
 ):
-    request_id = api.create(valid_body(readyBy=ready_by(LEAD_SECONDS + 120)), token=token).body["requestId"]
+    asked = ready_by(LEAD_SECONDS + 120)
+    request_id = api.create(valid_body(readyBy=asked), token=token).body["requestId"]
     wait_until(lambda: api.status(request_id).body["status"] == "SCHEDULED", what="SCHEDULED")
     reply = api.call("DELETE", f"/studios/studio-local/streaming-sessions/requests/{request_id}")
     assert reply.status == 202, reply
@@ -122,6 +123,8 @@ def test_a_scheduled_request_cancelled_ends_cancelled_and_never_creates_a_sessio
     )
     assert event["detail"]["error"]["code"] == "RequestCancelled"
     assert "sessionId" not in event["detail"]
+    # The reconciler's event says readyBy too, as the workflow's own terminal events do.
+    assert (event["detail"]["timings"]["readyBy"], event["detail"]["timings"]["readyByMet"]) == (asked, False)
     assert sessions_for_token(emulator, token) == []
     assert api.status(request_id).body["status"] == "CANCELLED"
 

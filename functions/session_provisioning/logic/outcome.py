@@ -36,6 +36,7 @@ from session_provisioning.models.api import RequestError, RequestStatus
 from session_provisioning.models.attempts import AttemptOutcome, AttemptRecord
 from session_provisioning.models.base import IsoTime, WireModel
 from session_provisioning.models.events import Cleanup, FailedDetail, FailureError, Timings
+from session_provisioning.models.request import normalised_ready_by
 from session_provisioning.models.workflow import WorkflowState
 
 # How Step Functions itself can end an execution, as the request's error.
@@ -176,6 +177,19 @@ def identifiers_from_input(execution_input: Any) -> dict[str, Any]:
         "launchProfileId": text(body.get("launchProfileId")),
         "ownedBy": text(body.get("ownedBy")),
     }
+
+
+def ready_by_from_input(execution_input: Any) -> str | None:
+    """The request's readyBy from an execution input that may not be valid: None unless it is one."""
+    raw = execution_input if isinstance(execution_input, dict) else {}
+    body = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+    ready_by = body.get("readyBy")
+    if not isinstance(ready_by, str):
+        return None
+    try:
+        return normalised_ready_by(ready_by)
+    except ValueError:
+        return None
 
 
 WAIT_STATE = "WaitUntilProvisioningStarts"

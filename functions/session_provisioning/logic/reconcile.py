@@ -62,6 +62,7 @@ from session_provisioning.logic.outcome import (
     execution_ending,
     failed_outcome,
     identifiers_from_input,
+    ready_by_from_input,
 )
 from session_provisioning.logic.steps import create_session, delete_session, utc_now
 from session_provisioning.models.events import FAILED_DETAIL_TYPE
@@ -126,9 +127,11 @@ def reconcile_execution(
             update={"step": "Execution", "retryable": status == "TIMED_OUT"}
         )
     )
+    execution_input = parse_json_object(detail.get("input"))
     failed = failed_outcome(
         request_id=detail.get("name") or execution_arn.rsplit(":", 1)[-1],
-        identifiers=identifiers_from_input(parse_json_object(detail.get("input"))),
+        identifiers=identifiers_from_input(execution_input),
+        ready_by=ready_by_from_input(execution_input),
         error=error,
         session=created.session.to_json() if created else None,
         cleanup=cleanup,

@@ -14,6 +14,7 @@ from session_provisioning.logic.outcome import (
     ReadyOutput,
     execution_ending,
     failed_outcome,
+    ready_by_from_input,
 )
 from session_provisioning.logic.requests import get_request_status, request_id_for
 from session_provisioning.logic.steps import ready_detail
@@ -140,3 +141,17 @@ def test_failed_outcome_names_the_session_in_the_detail_and_the_cause():
     )
     assert outcome.detail.session_id == outcome.cause.session_id == "session-1"
     assert json.loads(outcome.to_json()["cause"])["cleanup"] == {"sessionDeleted": True, "action": "DELETED"}
+
+
+@pytest.mark.parametrize(
+    ("execution_input", "expected"),
+    [
+        ({"request": {"readyBy": "2030-01-31T10:00:00+01:00"}}, "2030-01-31T09:00:00Z"),
+        ({"request": {"readyBy": "tomorrow"}}, None),
+        ({"request": {"readyBy": 5}}, None),
+        ({"request": "not an object"}, None),
+        ("not an object", None),
+    ],
+)
+def test_ready_by_is_read_from_an_input_that_may_not_be_valid(execution_input, expected):
+    assert ready_by_from_input(execution_input) == expected
