@@ -96,6 +96,19 @@ INVALID_BODIES = {
         {"ec2InstanceType": "x", "streamingImageId": "a b", "tags": {"k": 1}, "extra": True},
         ["launchProfileId", "ec2InstanceType", "streamingImageId", "tags.k", "extra"],
     ),
+    # readyBy's clock rule is the route's, checked after the model's rules: named together.
+    "readyBy in the past beside a model error": (
+        {
+            "launchProfileId": "lp-local",
+            "fallbackInstanceTypes": ["g5.xlarge"],
+            "readyBy": "2020-01-01T09:00:00Z",
+        },
+        ["fallbackInstanceTypes", "readyBy"],
+    ),
+    "readyBy too far ahead beside a model error": (
+        {"ec2InstanceType": "x", "readyBy": "2099-01-01T09:00:00+02:00"},
+        ["launchProfileId", "ec2InstanceType", "readyBy"],
+    ),
 }
 
 

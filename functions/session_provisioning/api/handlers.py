@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -20,7 +22,9 @@ from session_provisioning.api.errors import (
     from_domain,
     validation_answer,
 )
+from session_provisioning.logic.ready_by import ready_by_problem
 from session_provisioning.logic.requests import RequestOperationError
+from session_provisioning.models.request import normalised_ready_by
 from session_provisioning.observability import logger, metrics
 
 
@@ -60,7 +64,28 @@ def register_error_handlers(
     def _invalid_request(error: RequestValidationError) -> Response:
         if not is_json(content_type()):
             return answer(unsupported_content_type(content_type()))
-        return answer(validation_answer(list(error.errors())))
+        errors = list(error.errors())
+        return answer(validation_answer(errors + ready_by_clock_errors(errors)))
+
+    def ready_by_clock_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """readyBy's clock rule (in the future, at most 7 days ahead), which the create route checks
+        only once the body is valid (after matching a replay). A body the model refuses is never a
+        replay of an accepted request, whose body was valid, so the rule applies here too: one 400
+        names every offending field."""
+        if any(tuple(item.get("loc", ()))[:2] == ("body", "readyBy") for item in errors):
+            return []
+        try:
+            body = app.current_event.json_body
+        except (TypeError, ValueError):
+            return []
+        ready_by = body.get("readyBy") if isinstance(body, dict) else None
+        if not isinstance(ready_by, str):
+            return []
+        try:
+            problem = ready_by_problem(normalised_ready_by(ready_by), datetime.now(tz=UTC))
+        except ValueError:
+            return []
+        return [{"loc": ("body", "readyBy"), "msg": problem}] if problem else []
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported_content_type(error: RequestUnsupportedContentType) -> Response:
