@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local.chaos.plan import STUDIO, Planned
@@ -64,6 +65,21 @@ def http_json(
         return status, raw.decode("utf-8", "replace")
 
 
+_READY_BY_STAMP = threading.Lock()
+
+
+def body_to_send(planned: Planned) -> dict[str, Any]:
+    """The request's body; a scheduled one gets its readyBy at its first send, not at planning:
+    on a busy machine the last of 200 requests leave a minute after the first, and a readyBy
+    counted from the plan would be in the past (a 400). Its duplicate and its retries send the
+    very same body."""
+    if planned.ready_in is not None:
+        with _READY_BY_STAMP:
+            ready_by = datetime.now(tz=UTC) + timedelta(seconds=planned.ready_in)
+            planned.body.setdefault("readyBy", ready_by.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return planned.body
+
+
 def submit(
     api_url: str,
     planned: Planned,
@@ -82,7 +98,7 @@ def submit(
         result.attempts = attempt + 1
         try:
             result.status, result.body = http_json(
-                "POST", url, planned.body, {"X-Amz-Client-Token": planned.token}
+                "POST", url, body_to_send(planned), {"X-Amz-Client-Token": planned.token}
             )
             result.error = None
         except OSError as error:  # refused, reset, timed out

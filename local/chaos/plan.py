@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = ["LAUNCH_PROFILES", "STUDIO", "ChaosConfig", "Planned", "emulator_faults", "plan_requests"]
@@ -58,7 +57,7 @@ class ChaosConfig:
     #: Share of the requests (with a type) that list the other types as fallbacks.
     fallback_fraction: float = 0.3
     #: Share of the requests with a readyBy, whose provisioning starts this many seconds after
-    #: the plan (random), with this lead time.
+    #: the request is sent (random), with this lead time.
     scheduled_fraction: float = 0.1
     scheduled_start_seconds: tuple[float, float] = (2.0, 10.0)
     ready_by_lead_seconds: int = 30
@@ -80,6 +79,8 @@ class Planned:
     cancels: int = 0
     stop: bool = False
     delay: float = 0.0
+    #: A scheduled request's readyBy, in seconds from its first send (client.body_to_send).
+    ready_in: float | None = None
 
 
 def emulator_faults(config: ChaosConfig) -> list[dict[str, Any]]:
@@ -116,9 +117,8 @@ def emulator_faults(config: ChaosConfig) -> list[dict[str, Any]]:
     ]
 
 
-def plan_requests(config: ChaosConfig, rng: random.Random, now: datetime | None = None) -> list[Planned]:
-    """The run's requests; a scheduled one's readyBy counts from `now` (the run's start)."""
-    now = now or datetime.now(tz=UTC)
+def plan_requests(config: ChaosConfig, rng: random.Random) -> list[Planned]:
+    """The run's requests; a scheduled one's readyBy is set when it is sent (``ready_in``)."""
     run_tag = f"chaos-{config.seed}-{rng.getrandbits(32):08x}"
     duplicates = set(rng.sample(range(config.requests), round(config.requests * config.duplicate_fraction)))
     # Cancelled and stopped requests are drawn apart from each other (a request gets one or none).
@@ -139,9 +139,9 @@ def plan_requests(config: ChaosConfig, rng: random.Random, now: datetime | None 
             if rng.random() < config.fallback_fraction:
                 others = [t for t in INSTANCE_TYPES if t is not None and t != instance_type]
                 body["fallbackInstanceTypes"] = rng.sample(others, len(others))
+        ready_in = None
         if rng.random() < config.scheduled_fraction:
-            starts_in = config.ready_by_lead_seconds + rng.uniform(*config.scheduled_start_seconds)
-            body["readyBy"] = (now + timedelta(seconds=starts_in)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            ready_in = config.ready_by_lead_seconds + rng.uniform(*config.scheduled_start_seconds)
         if rng.random() < 0.3:
             body["tags"] = {"project": f"shot-{index % 5}", "run": run_tag}
         planned.append(
@@ -153,6 +153,7 @@ def plan_requests(config: ChaosConfig, rng: random.Random, now: datetime | None 
                 cancels=2 if index in twice else 1 if index in cancelled else 0,
                 stop=index in stopped,
                 delay=round(rng.uniform(*config.intervention_seconds), 2),
+                ready_in=ready_in,
             )
         )
     return planned

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import random
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from local import chaos
 from local.chaos import ChaosConfig, ChaosReport, Planned, Submission, assess
+from local.chaos.client import body_to_send
 from local.chaos.plan import plan_requests
 
 SUMMARY = re.compile(
@@ -347,3 +349,13 @@ def test_the_plan_cancels_a_tenth_some_twice_and_stops_some_directly():
     assert sum(p.cancels == 2 for p in planned) == 6
     assert sum(p.stop for p in planned) == 10
     assert not any(p.stop and p.cancels for p in planned)
+
+
+def test_a_scheduled_requests_ready_by_counts_from_its_first_send_and_stays_the_same():
+    planned = next(p for p in plan_requests(ChaosConfig(requests=200), random.Random(1)) if p.ready_in)
+    assert "readyBy" not in planned.body  # not stamped at planning: the plan may be a minute old
+    before = datetime.now(tz=UTC).replace(microsecond=0)
+    first = body_to_send(planned)["readyBy"]
+    sent = datetime.strptime(first, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert sent >= before + timedelta(seconds=int(planned.ready_in))
+    assert body_to_send(planned)["readyBy"] == first  # the duplicate and the retries send the same
