@@ -65,15 +65,25 @@ def aborted_error_and_cause(events: Iterable[dict[str, Any]]) -> tuple[str | Non
     return None, None
 
 
-def latest_state_with_session(events: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
-    """The last state output that held a created session."""
+def last_state_holding(
+    events: Iterable[dict[str, Any]], member: str, *, entered: bool
+) -> dict[str, Any] | None:
+    """The last state input (``entered``) or output (exited) whose ``member`` is an object."""
+    details_key, part = (
+        ("stateEnteredEventDetails", "input") if entered else ("stateExitedEventDetails", "output")
+    )
     latest: dict[str, Any] | None = None
     for event in events:
-        exited = event.get("stateExitedEventDetails")
-        output = parse_json_object(exited.get("output")) if exited else None
-        if output and isinstance(output.get("created"), dict):
-            latest = output
+        details = event.get(details_key)
+        data = parse_json_object(details.get(part)) if details else None
+        if data and isinstance(data.get(member), dict):
+            latest = data
     return latest
+
+
+def latest_state_with_session(events: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """The last state output that held a created session."""
+    return last_state_holding(events, "created", entered=False)
 
 
 def create_without_result(events: Iterable[dict[str, Any]]) -> dict[str, Any] | None:

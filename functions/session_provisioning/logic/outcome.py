@@ -31,7 +31,12 @@ from pydantic import ConfigDict, ValidationError
 from session_provisioning.clock import elapsed_seconds
 from session_provisioning.jsontext import parse_json_object
 from session_provisioning.logic.attempts import all_records, record
-from session_provisioning.logic.history import aborted_error_and_cause, ready_announcement, states_of
+from session_provisioning.logic.history import (
+    aborted_error_and_cause,
+    last_state_holding,
+    ready_announcement,
+    states_of,
+)
 from session_provisioning.models.api import RequestError, RequestStatus
 from session_provisioning.models.attempts import AttemptOutcome, AttemptRecord
 from session_provisioning.models.base import IsoTime, WireModel
@@ -212,12 +217,7 @@ def scheduled_start(events: Iterable[dict[str, Any]]) -> str | None:
 def attempts_so_far(events: Iterable[dict[str, Any]]) -> list[AttemptRecord] | None:
     """A running execution's attempts: the finished ones and the current one (IN_PROGRESS), from
     the last state input that names an attempt; None before the first."""
-    latest: dict[str, Any] | None = None
-    for event in events:
-        entered = event.get("stateEnteredEventDetails")
-        state = parse_json_object(entered.get("input")) if entered else None
-        if state and isinstance(state.get("attempt"), dict):
-            latest = state
+    latest = last_state_holding(events, "attempt", entered=True)
     try:
         current = WorkflowState.model_validate(latest) if latest else None
     except ValidationError:
