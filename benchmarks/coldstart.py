@@ -493,6 +493,8 @@ def run_cold_start(
     skip_build: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
+    from benchmarks.coldstart_floor import measure_floor  # it builds on this module's measures
+
     sam_python = sam.parent / "python"
     before_dir = build_dir.with_name(build_dir.name + "-sam-python-builder")
     if not skip_build:
@@ -513,6 +515,9 @@ def run_cold_start(
         log(f"  {API_FUNCTION}: init and its first request, {runs} runs")
         first_request = measure_first_request(api, runs)
         log(f"    {first_request['ratio']:.2f}x")
+        floor_folder = scratch / "floor"
+        floor_folder.mkdir()
+        floor = measure_floor(functions, floor_folder, runs, log=log)
     finally:
         make_writable(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -536,6 +541,10 @@ def run_cold_start(
             "interpreter": f"{sys.executable} -I -S -B ({platform.python_version()})",
             "architecture": host_architecture(),
             "functions": as_built,
+            # What the stack alone costs (benchmarks/coldstart_floor.py): the least any function
+            # built to the project's rules (Powertools, pydantic models, a client at init) can reach.
+            "floor": floor,
+            "floor_max_ratio_vs_boto3": floor["max_ratio_vs_boto3"],
         },
         "package": {
             # What Lambda unpacks for one function: its own folder and the layer.

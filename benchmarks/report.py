@@ -183,6 +183,13 @@ def _cold_lines(cold: Mapping[str, Any], package: Mapping[str, Any]) -> list[str
             f"  ApiFunction init + first request: {first['init_and_first_request_cpu_ms']:.0f} ms vs "
             f"{first['baseline_cpu_ms']:.0f} ms (boto3 client + its first call): {first['ratio']:.2f}x"
         )
+    floor = cold.get("floor")
+    if floor:
+        rows = ", ".join(f"{name} {row['ratio']:.2f}x" for name, row in floor["functions"].items())
+        lines.append(
+            f"  floor (the stack without our code: {rows}; floor_api init + first request "
+            f"{floor['api_first_request']['ratio']:.2f}x): max {floor['max_ratio_vs_boto3']:.2f}x"
+        )
     goal = cold["max_ratio_vs_boto3_as_built"]
     lines.append(
         f"  max ratio as sam build packages it {goal:.2f}x (goal <= 1.3x: {'MET' if goal <= 1.3 else 'NOT met'})"

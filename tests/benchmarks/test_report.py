@@ -88,6 +88,12 @@ def sample() -> dict:
                 "baseline_cpu_ms": 240.0,
                 "ratio": 1.38,
             },
+            "floor": {
+                "functions": {"floor_step": {"ratio": 1.36}, "floor_api": {"ratio": 1.52}},
+                "api_first_request": {"ratio": 1.54},
+                "max_ratio_vs_boto3": 1.54,
+            },
+            "floor_max_ratio_vs_boto3": 1.54,
         },
         "package": {"max_mb": 34.7, "max_mb_with_bytecode": 42.6},
         "local": {
@@ -136,6 +142,12 @@ def test_the_table_shows_the_scale_scenario():
     assert "SCALE  (1000 executions" in table
     assert "failed for throttling: 0" in table
     assert "at most 16/s (limit 20/s" in table
+
+
+def test_the_table_shows_the_stacks_floor_beside_the_goal():
+    table = format_table(sample())
+    assert "floor (the stack without our code: floor_step 1.36x, floor_api 1.52x" in table
+    assert "init + first request 1.54x): max 1.54x" in table
 
 
 def test_a_complete_document_is_valid():
