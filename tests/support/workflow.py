@@ -114,3 +114,53 @@ def race(threads_count: int, call: Callable[[], Any]) -> tuple[list[Any], list[s
     finally:
         sys.setswitchinterval(switch_interval)
     return results, errors
+
+
+RECONCILER = "ReconcileExecutionFunction"
+CONSUMER = "SessionReadyConsumerFunction"
+
+
+class Invocations:
+    """Every asynchronous invocation attempt an engine reports (its ``on_invocation``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[dict[str, Any]] = []
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def of(self, function: str, name: str | None = None) -> list[dict[str, Any]]:
+        """The attempts of ``function``; with ``name``, those about that execution or request."""
+        with self._lock:
+            records = list(self._records)
+        return [
+            r
+            for r in records
+            if r["function"] == function
+            and (
+                name is None
+                or name in (r["event"]["detail"].get("name"), r["event"]["detail"].get("requestId"))
+            )
+        ]
+
+
+def rules_engine(
+    emulator: Any, events_file: Any, invocations: Invocations | None = None, **options: Any
+) -> Any:
+    """A LocalEngine as `make run` runs one: the template's rules route status changes and READY
+    events to their functions (retry delays scaled down). ``parameters`` add to the tests' own
+    polling; other options go to LocalEngine as they are."""
+    from local.engine import LocalEngine
+
+    parameters = {**PARAMETERS, "NimbleEndpointUrl": emulator.url, **options.pop("parameters", {})}
+    return LocalEngine(
+        parameter_overrides=parameters,
+        environment=ENVIRONMENT,
+        events_file=events_file,
+        event_rules=True,
+        retry_delay_scale=0.01,
+        on_invocation=invocations,
+        **options,
+    )

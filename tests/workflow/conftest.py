@@ -14,7 +14,8 @@ import pytest
 
 from local.emulator import EmulatorConfig, start_emulator
 from local.engine import LocalEngine
-from tests.support.workflow import ENVIRONMENT, PARAMETERS, PROVISIONING_SECONDS
+from tests.support.api import Api
+from tests.support.workflow import ENVIRONMENT, PARAMETERS, PROVISIONING_SECONDS, Invocations
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +44,21 @@ def engine(emulator, events_file):
 def unique():
     """A short suffix that keeps the names and tokens of repeated runs apart."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="module")
+def invocations():
+    """What a module's engine reports of its asynchronous invocations (pass it to rules_engine)."""
+    return Invocations()
+
+
+@pytest.fixture
+def api(engine):
+    """ApiFunction of the module's engine, called as API Gateway calls it."""
+    return Api(engine)
+
+
+@pytest.fixture
+def token(request):
+    """A client token of its own, named after the module (test_cancel -> cancel-<hex>)."""
+    return f"{request.module.__name__.rsplit('.', 1)[-1].removeprefix('test_').replace('_', '-')}-{uuid.uuid4().hex}"

@@ -5,44 +5,19 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 
 import pytest
 
-from local.engine import ACCOUNT_ID, REGION, LocalEngine
-from tests.support.api import Api, valid_body
+from local.engine import ACCOUNT_ID, REGION
+from tests.support.api import valid_body
 from tests.support.waiting import wait_until
-from tests.support.workflow import ENVIRONMENT, PARAMETERS, events_for, sessions_for_token
-
-RECONCILER = "ReconcileExecutionFunction"
-
-
-@pytest.fixture(scope="module")
-def invocations():
-    return []
+from tests.support.workflow import RECONCILER, events_for, rules_engine, sessions_for_token
 
 
 @pytest.fixture(scope="module")
 def engine(emulator, events_file, invocations):
-    with LocalEngine(
-        parameter_overrides={**PARAMETERS, "PollBudgetSeconds": "120", "NimbleEndpointUrl": emulator.url},
-        environment=ENVIRONMENT,
-        events_file=events_file,
-        event_rules=True,
-        retry_delay_scale=0.01,
-        on_invocation=invocations.append,
-    ) as running:
+    with rules_engine(emulator, events_file, invocations, parameters={"PollBudgetSeconds": "120"}) as running:
         yield running
-
-
-@pytest.fixture
-def api(engine):
-    return Api(engine)
-
-
-@pytest.fixture
-def token():
-    return f"cancel-{uuid.uuid4().hex}"
 
 
 def path(request_id: str) -> str:
@@ -50,9 +25,7 @@ def path(request_id: str) -> str:
 
 
 def reconciled(invocations, request_id):
-    return [
-        r for r in invocations if r["function"] == RECONCILER and r["event"]["detail"]["name"] == request_id
-    ]
+    return invocations.of(RECONCILER, request_id)
 
 
 def the_failed_event(engine, request_id):

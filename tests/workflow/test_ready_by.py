@@ -5,17 +5,15 @@ cancelled creates nothing. The reconciler runs on status changes, as under `make
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from local.engine import LocalEngine
 from session_provisioning.models.request import READY_BY_FORMAT
-from tests.support.api import Api, valid_body
+from tests.support.api import valid_body
 from tests.support.reliability import FAILED, READY
 from tests.support.waiting import wait_until
-from tests.support.workflow import ENVIRONMENT, PARAMETERS, events_for, sessions_for_token
+from tests.support.workflow import events_for, rules_engine, sessions_for_token
 
 DELAYED = "Streaming Session Delayed"
 # Provisioning starts this long before readyBy; the emulator makes a session READY in 1 s.
@@ -24,28 +22,8 @@ LEAD_SECONDS = 6
 
 @pytest.fixture(scope="module")
 def engine(emulator, events_file):
-    with LocalEngine(
-        parameter_overrides={
-            **PARAMETERS,
-            "ReadyByLeadSeconds": str(LEAD_SECONDS),
-            "NimbleEndpointUrl": emulator.url,
-        },
-        environment=ENVIRONMENT,
-        events_file=events_file,
-        event_rules=True,
-        retry_delay_scale=0.01,
-    ) as running:
+    with rules_engine(emulator, events_file, parameters={"ReadyByLeadSeconds": str(LEAD_SECONDS)}) as running:
         yield running
-
-
-@pytest.fixture
-def api(engine):
-    return Api(engine)
-
-
-@pytest.fixture
-def token():
-    return f"ready-by-{uuid.uuid4().hex}"
 
 
 def ready_by(seconds_from_now: float) -> str:

@@ -8,9 +8,6 @@ template's retries (delays scaled down) and OnFailure queues. Nothing here calls
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -19,65 +16,21 @@ from moto.events.models import EventPattern
 
 from local.engine import REGION, LocalEngine
 from local.status_events import DETAIL_TYPE, SOURCE
+from tests.support.waiting import wait_until
 from tests.support.workflow import (
-    ENVIRONMENT,
-    PARAMETERS,
+    CONSUMER,
+    RECONCILER,
     STUDIO,
     events_for,
     execution_input,
+    rules_engine,
     sessions_for_token,
 )
-
-RECONCILER = "ReconcileExecutionFunction"
-CONSUMER = "SessionReadyConsumerFunction"
-
-
-class Invocations:
-    """Every asynchronous invocation attempt the engine reports."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._records: list[dict[str, Any]] = []
-
-    def __call__(self, record: dict[str, Any]) -> None:
-        with self._lock:
-            self._records.append(record)
-
-    def of(self, function: str, name: str) -> list[dict[str, Any]]:
-        """The attempts of ``function`` for events about execution/request ``name``."""
-        with self._lock:
-            records = list(self._records)
-        return [
-            r
-            for r in records
-            if r["function"] == function
-            and name in (r["event"]["detail"].get("name"), r["event"]["detail"].get("requestId"))
-        ]
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return value
-
-
-@pytest.fixture(scope="module")
-def invocations():
-    return Invocations()
 
 
 @pytest.fixture(scope="module")
 def engine(emulator, events_file, invocations):
-    with LocalEngine(
-        parameter_overrides={**PARAMETERS, "NimbleEndpointUrl": emulator.url},
-        environment=ENVIRONMENT,
-        events_file=events_file,
-        event_rules=True,
-        retry_delay_scale=0.01,
-        on_invocation=invocations,
-    ) as running:
+    with rules_engine(emulator, events_file, invocations) as running:
         yield running
 
 
@@ -90,18 +43,21 @@ def test_a_stopped_execution_is_reconciled_through_the_rule(engine, emulator, in
     name = f"req-{token}"
     emulator.backend.add_fault(session_outcome="NEVER_READY", match={"clientToken": token})
     arn = engine.start_execution(execution_input(token, f"owner-{unique}"), name=name)
-    wait_until(lambda: sessions_for_token(emulator, token), "the session")
+    wait_until(lambda: sessions_for_token(emulator, token), what="the session", timeout=60)
     wait_until(
         lambda: (
             "PollSession" in [e.get("stateEnteredEventDetails", {}).get("name") for e in engine.history(arn)]
         ),
-        "PollSession",
+        what="PollSession",
+        timeout=60,
     )
     boto3.client("stepfunctions", region_name=REGION).stop_execution(executionArn=arn, cause="test")
     assert engine.wait(arn)["status"] == "ABORTED"
 
     [attempt] = wait_until(
-        lambda: [r for r in invocations.of(RECONCILER, name) if r["lastAttempt"]], "the reconciler"
+        lambda: [r for r in invocations.of(RECONCILER, name) if r["lastAttempt"]],
+        what="the reconciler",
+        timeout=60,
     )
     assert not attempt["failed"], attempt["response"]
     assert attempt["response"]["action"] == "ANNOUNCED"
@@ -122,7 +78,7 @@ def test_a_failed_execution_that_announced_its_end_is_left_alone(engine, invocat
         execution_input(token, f"owner-{unique}", launchProfileId="lp-unknown"), name=name
     )
     assert engine.wait(arn)["status"] == "FAILED"
-    [attempt] = wait_until(lambda: invocations.of(RECONCILER, name), "the reconciler")
+    [attempt] = wait_until(lambda: invocations.of(RECONCILER, name), what="the reconciler", timeout=60)
     assert not attempt["failed"], attempt["response"]
     assert attempt["response"]["action"] == "NONE"
     assert len(events_for(engine.events(), name)) == 1
@@ -133,7 +89,7 @@ def test_a_ready_event_reaches_the_consumer_through_its_rule(engine, invocations
     name = f"req-{token}"
     arn = engine.start_execution(execution_input(token, f"owner-{unique}"), name=name)
     assert engine.wait(arn)["status"] == "SUCCEEDED"
-    [attempt] = wait_until(lambda: invocations.of(CONSUMER, name), "the consumer")
+    [attempt] = wait_until(lambda: invocations.of(CONSUMER, name), what="the consumer", timeout=60)
     assert not attempt["failed"], attempt["response"]
     [ready] = events_for(engine.events(), name)
     assert attempt["event"]["id"] == ready["id"]
@@ -146,7 +102,9 @@ def test_running_and_succeeded_events_are_emitted_and_the_reconcilers_rule_ignor
     description = engine.wait(arn)
     assert description["status"] == "SUCCEEDED"
     running, succeeded = wait_until(
-        lambda: (found := status_events_for(engine, name)) and len(found) == 2 and found, "two status events"
+        lambda: (found := status_events_for(engine, name)) and len(found) == 2 and found,
+        what="two status events",
+        timeout=60,
     )
     for event in (running, succeeded):
         assert (event["source"], event["detail-type"], event["resources"]) == (SOURCE, DETAIL_TYPE, [arn])
@@ -190,7 +148,7 @@ def test_a_failing_target_is_retried_then_lands_in_its_dead_letter_queue(engine,
     def dead_letters() -> list[dict[str, Any]]:
         return [m for m in engine.queue_messages(dlq) if m["requestPayload"]["id"] == event_id]
 
-    [record] = wait_until(dead_letters, "the dead letter")
+    [record] = wait_until(dead_letters, what="the dead letter", timeout=60)
     attempts = invocations.of(CONSUMER, request_id)
     assert [a["attempt"] for a in attempts] == [1, 2, 3]
     assert all(a["failed"] for a in attempts)

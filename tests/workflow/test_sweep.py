@@ -9,66 +9,43 @@ announces the execution instead: session deleted, exactly one Failed event.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import boto3
 import pytest
 
-from local.engine import REGION, LocalEngine
+from local.engine import REGION
 from local.event_targets import SCHEDULED_EVENT
 from local.status_events import DETAIL_TYPE, SOURCE, dropping
 from tests.support.announcements import engine_announcements, stop_while_polling
 from tests.support.waiting import wait_until
-from tests.support.workflow import ENVIRONMENT, PARAMETERS, STUDIO, events_for, sessions_for_token
+from tests.support.workflow import (
+    RECONCILER,
+    STUDIO,
+    Invocations,
+    events_for,
+    rules_engine,
+    sessions_for_token,
+)
 
-RECONCILER = "ReconcileExecutionFunction"
 SWEEP_EVERY_SECONDS = 2.0
-
-
-class Invocations:
-    """Every asynchronous invocation attempt of the reconciler the engine reports."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.records: list[dict[str, Any]] = []
-
-    def __call__(self, record: dict[str, Any]) -> None:
-        if record["function"] == RECONCILER:
-            with self._lock:
-                self.records.append(record)
-
-    def sweeps(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r for r in self.records if r["event"]["detail-type"] == SCHEDULED_EVENT]
-
-    def status_changes(self, name: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r for r in self.records if r["event"]["detail"].get("name") == name]
-
-
-@pytest.fixture(scope="module")
-def invocations():
-    return Invocations()
 
 
 @pytest.fixture(scope="module")
 def engine(emulator, events_file, invocations):
-    with LocalEngine(
-        parameter_overrides={**PARAMETERS, "NimbleEndpointUrl": emulator.url},
-        environment=ENVIRONMENT,
-        events_file=events_file,
-        event_rules=True,
-        retry_delay_scale=0.01,
-        schedule_scale=SWEEP_EVERY_SECONDS / (15 * 60),  # the template's 15 minutes
-        on_invocation=invocations,
-    ) as running:
+    schedule_scale = SWEEP_EVERY_SECONDS / (15 * 60)  # the template's 15 minutes
+    with rules_engine(emulator, events_file, invocations, schedule_scale=schedule_scale) as running:
         yield running
+
+
+def sweeps(invocations: Invocations) -> list[dict[str, Any]]:
+    """The reconciler's invocation attempts by the sweep's schedule."""
+    return [r for r in invocations.of(RECONCILER) if r["event"]["detail-type"] == SCHEDULED_EVENT]
 
 
 def sweeps_after(invocations: Invocations, count: int) -> list[dict[str, Any]]:
     """The finished sweep runs once there are more than `count` of them."""
-    done = [r for r in invocations.sweeps() if r["lastAttempt"]]
+    done = [r for r in sweeps(invocations) if r["lastAttempt"]]
     return done if len(done) > count else []
 
 
@@ -88,9 +65,9 @@ def test_an_execution_whose_status_change_event_was_lost_is_announced_by_the_swe
     assert detail["cleanup"]["sessionDeleted"] is True
     assert sessions_for_token(emulator, name)[0]["state"] in ("DELETE_IN_PROGRESS", "DELETED")
     # No status-change event reached the reconciler: a sweep run did it, and said so.
-    assert invocations.status_changes(name) == []
+    assert invocations.of(RECONCILER, name) == []
     wait_until(
-        lambda: [r for r in invocations.sweeps() if not r["failed"] and r["response"]["reconciled"] >= 1],
+        lambda: [r for r in sweeps(invocations) if not r["failed"] and r["response"]["reconciled"] >= 1],
         what="the sweep run that announced it",
     )
     marker = engine_announcements(engine).client.get_item(
@@ -99,7 +76,7 @@ def test_an_execution_whose_status_change_event_was_lost_is_announced_by_the_swe
     assert marker["state"]["S"] == "PUBLISHED"
 
     # Two more runs find the execution settled by its marker: still one event.
-    runs = len([r for r in invocations.sweeps() if r["lastAttempt"]])
+    runs = len([r for r in sweeps(invocations) if r["lastAttempt"]])
     wait_until(lambda: sweeps_after(invocations, runs + 1), what="two more sweep runs")
     assert len(events_for(engine.events(), name)) == 1
 
@@ -117,7 +94,7 @@ def test_a_status_change_event_delivered_after_the_sweep_announced_finds_the_mar
     boto3.client("events", region_name=REGION).put_events(
         Entries=[{"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(late)}]
     )
-    [attempt] = wait_until(lambda: invocations.status_changes(name), what="the late event's reconciliation")
+    [attempt] = wait_until(lambda: invocations.of(RECONCILER, name), what="the late event's reconciliation")
     assert not attempt["failed"], attempt["response"]
     assert attempt["response"] == {"action": "NONE", "reason": "the announcements table says PUBLISHED"}
     assert len(events_for(engine.events(), name)) == 1
@@ -129,12 +106,12 @@ def test_an_execution_the_event_path_announced_is_left_to_it_by_every_sweep(
     name = f"req-delivered-{unique}"
     stop_while_polling(engine, emulator, name, f"owner-{unique}")
     [attempt] = wait_until(
-        lambda: [r for r in invocations.status_changes(name) if r["lastAttempt"]], what="the event path"
+        lambda: [r for r in invocations.of(RECONCILER, name) if r["lastAttempt"]], what="the event path"
     )
-    runs = len([r for r in invocations.sweeps() if r["lastAttempt"]])
+    runs = len([r for r in sweeps(invocations) if r["lastAttempt"]])
     wait_until(lambda: sweeps_after(invocations, runs + 1), what="two more sweep runs")
     events = events_for(engine.events(), name)
     assert len(events) == 1
     # Whichever came first announced it (the event path, unless a sweep ran in between).
     assert attempt["response"]["action"] in ("ANNOUNCED", "NONE")
-    assert all(not r["failed"] for r in invocations.sweeps()), [r["response"] for r in invocations.sweeps()]
+    assert all(not r["failed"] for r in sweeps(invocations)), [r["response"] for r in sweeps(invocations)]
