@@ -44,6 +44,7 @@ from typing import Any
 
 from benchmarks.polling import LATENCY, LatencyModel
 from benchmarks.simclock import SimulatedClock
+from local.moto_patches import seconds_until_wake
 
 __all__ = ["ScaleRun", "run_scale", "scale_results"]
 
@@ -60,6 +61,11 @@ TRANSIENT = {
     "NimbleConnectionError",
 }
 RETRY_ATTEMPTS, RETRY_INTERVAL_S, RETRY_BACKOFF, RETRY_MAX_DELAY_S = 5, 1.0, 2.0, 16.0
+
+
+def wait_state_seconds(until: datetime, clock: SimulatedClock) -> float:
+    """A Wait state's TimestampPath as AWS runs it (milliseconds truncated), as the engine does."""
+    return seconds_until_wake(until.isoformat(), clock.time(), exact=True)
 
 
 @dataclass
@@ -141,11 +147,11 @@ class _Execution:
             slots = self.task("ReserveCallSlots", lambda: reserve_slots(state, ctx.scheduler, now=clock.now))
             state.slots = slots
             self.state("WaitForCreateSlot")
-            clock.sleep_until(slots.create_at.timestamp())
+            clock.sleep(wait_state_seconds(slots.create_at, clock))
             created: CreatedSession = self.task("CreateSession", lambda: create_session(state, ctx.client))
             state.created = created
             self.state("WaitBeforeFirstPoll")
-            clock.sleep_until(slots.first_poll_at.timestamp())
+            clock.sleep(wait_state_seconds(slots.first_poll_at, clock))
             while True:
                 invoked = clock.time()
                 result = self.task(
@@ -164,7 +170,7 @@ class _Execution:
                 if result.outcome is not PollOutcome.PENDING:
                     break
                 self.state("WaitBetweenPolls")
-                clock.sleep_until(result.next_poll_at.timestamp())
+                clock.sleep(wait_state_seconds(result.next_poll_at, clock))
             if result.outcome is PollOutcome.READY:
                 self.state("PublishReady")
                 self.run.published[self.token] = clock.time()

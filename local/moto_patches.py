@@ -47,6 +47,7 @@ __all__ = [
     "install_stop_execution_shim",
     "install_terminal_errors_patch",
     "install_timestamp_wait",
+    "seconds_until_wake",
     "virtual_clock",
 ]
 
@@ -267,18 +268,20 @@ def install_parse_cache() -> None:
 _timestamp_clock: list[Any] = [None]
 
 
-def install_timestamp_wait() -> None:
-    """A Wait with ``Timestamp``/``TimestampPath`` waits until that instant, as AWS does.
+def seconds_until_wake(timestamp: str, now: float, *, exact: bool) -> float:
+    """How long a Wait until ``timestamp`` lasts, as AWS runs it: Step Functions "considers the
+    time value up to seconds and truncates milliseconds" (the Wait state's documentation), so
+    it wakes at the timestamp's whole second. ``exact`` (the virtual clock): that long, to the
+    fraction; else whole seconds rounded up (moto's Wait counts whole seconds), never earlier
+    than AWS and less than a second later."""
+    until = math.floor(_datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp())
+    return max(until - now, 0.0) if exact else max(math.ceil(until - now), 0)
 
-    moto (``Timestamp._get_wait_seconds``) compares the UTC timestamp with the machine's local
-    time, drops its fraction and truncates the difference, so it could wake up to a second
-    early (a slot of the call schedule, local/logic.schedule, must never be early). Here: UTC,
-    the fraction kept, rounded up to whole seconds (moto waits whole seconds); on the virtual
-    clock, exactly. Process-wide and idempotent.
-    """
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEventException,
-    )
+
+def install_timestamp_wait() -> None:
+    """A Wait with ``Timestamp``/``TimestampPath`` wakes when AWS's would (seconds_until_wake).
+    moto compared the UTC timestamp with the machine's local time. Process-wide, idempotent."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 
     if getattr(Timestamp, "_local_engine_exact", False):
@@ -289,11 +292,10 @@ def install_timestamp_wait() -> None:
         text = env.stack.pop()
         if not isinstance(text, str) or not self._is_valid_timestamp_pattern(text):
             raise FailureEventException(self._create_failure_event(env, str(text)))
-        until = _datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
         clock = _timestamp_clock[0]
         if clock is not None:
-            return max(until - clock.time(), 0.0)
-        return max(math.ceil(until - time.time()), 0)
+            return seconds_until_wake(text, clock.time(), exact=True)
+        return seconds_until_wake(text, time.time(), exact=False)
 
     Timestamp._get_wait_seconds = wait_seconds
     Timestamp._local_engine_exact = True

@@ -38,7 +38,7 @@ def test_transitions_invocations_and_checks(run):
     # 3 x (PollSession, Route), 2 x WaitBetweenPolls, PublishReady (which ends the execution).
     assert scenario.transitions == 15
     assert scenario.polls == 3
-    assert scenario.checks == 7  # 3 + 3 + 1
+    assert scenario.checks == 8  # 3 + 3 + 2: the third invocation's first check comes just before READY
     assert [i.function for i in scenario.invocations] == [
         "ValidateRequestFunction",
         "ReserveCallSlotsFunction",
@@ -48,18 +48,19 @@ def test_transitions_invocations_and_checks(run):
         "PollSessionFunction",
     ]
     durations = [round(i.duration_s, 3) for i in scenario.invocations]
-    # Two full PollSession invocations: 100 ms + 3 calls of 50 ms + 2 sleeps of 10 s.
-    assert durations == [0.1, 0.1, 0.15, 20.25, 20.25, 0.15]  # rounded: epoch floats carry ~1e-7 s
+    # Two full PollSession invocations: 100 ms + 3 calls of 50 ms + 2 sleeps of 10 s; the third
+    # sleeps once: 100 ms + 2 calls + 10 s.
+    assert durations == [0.1, 0.1, 0.15, 20.25, 20.25, 10.2]  # rounded: epoch floats carry ~1e-7 s
 
 
 def test_detection_delay_on_the_virtual_clock(run):
     (scenario,) = run.scenarios
-    # Slots reserved at 0.2 s (create) and 30.2 s (first poll); created at 0.55 s (READY at
-    # 90.55 s). Each next check is reserved 10 s after the one before: in the Lambda, and across
-    # WaitBetweenPolls (its slot waited for exactly). The check at 91.1 s sees READY; PutEvents
-    # at 91.2 s. (The emulator reports READY to the millisecond.)
-    assert scenario.detection_delay_s == pytest.approx(0.65, abs=2e-3)
-    # Longest gap between checks (10.2 s, across a Wait) plus 0.1 s to publish.
-    assert scenario.worst_case_delay_s == pytest.approx(10.3, abs=1e-3)
-    # 0.05 s more than without readyBy: the ScheduleOrStart Choice's transition, before Create.
-    assert scenario.end_to_end_s == pytest.approx(91.25, abs=1e-3)
+    # Step Functions truncates a Wait's timestamp to the second (local.moto_patches.seconds_until_wake),
+    # as the engine does: the first poll's slot (30.2 s) wakes at 30 s, WaitBetweenPolls' (60.x s)
+    # at 60 s, the third invocation's at 90 s, its first check a moment before the session is READY
+    # (the emulator reports READY to the millisecond); the next check, 10 s later in the same
+    # invocation, sees it, and PutEvents follows 0.1 s after.
+    assert scenario.detection_delay_s == pytest.approx(9.75, abs=2e-3)
+    # Longest gap between checks (10.05 s, across a Wait) plus 0.1 s to publish.
+    assert scenario.worst_case_delay_s == pytest.approx(10.15, abs=1e-3)
+    assert scenario.end_to_end_s == pytest.approx(100.35, abs=1e-3)

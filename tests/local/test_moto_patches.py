@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.engine import LocalEngine
-from local.moto_patches import MOTO_VERSION
+from local.moto_patches import MOTO_VERSION, seconds_until_wake
 from tests.support.workflow import ENVIRONMENT, PARAMETERS, STUDIO, execution_input, race
 
 
@@ -24,6 +24,27 @@ def engine(emulator):
 
 def test_the_patches_are_for_the_installed_moto():
     assert moto.__version__ == MOTO_VERSION
+
+
+TEN = 1_900_000_000.0  # 2030-03-17T17:46:40Z: a whole second
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "now", "exact", "seconds"),
+    [
+        # AWS truncates the timestamp's milliseconds: it wakes at 17:46:45, not 45.9.
+        ("2030-03-17T17:46:45.900Z", TEN, True, 5.0),
+        ("2030-03-17T17:46:45Z", TEN + 0.25, True, 4.75),
+        # Real time: whole seconds (moto's Wait counts them), never before AWS would wake.
+        ("2030-03-17T17:46:45.900Z", TEN + 0.3, False, 5),
+        ("2030-03-17T17:46:45.000Z", TEN, False, 5),
+        # A moment already past (or within the current second, once truncated) waits nothing.
+        ("2030-03-17T17:46:40.500Z", TEN + 0.2, True, 0.0),
+        ("2030-03-17T17:46:39Z", TEN, False, 0),
+    ],
+)
+def test_a_timestamp_wait_wakes_when_step_functions_would(timestamp, now, exact, seconds):
+    assert seconds_until_wake(timestamp, now, exact=exact) == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize("name", ["has space", "a:b", "x" * 81, "semi;colon", "slash/"])

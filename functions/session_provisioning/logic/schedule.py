@@ -16,8 +16,10 @@ atomic UpdateItem calls and no lock and no loop:
 
 Every slot is at least one spacing after every earlier one, so in any second at most
 ``callsPerSecond`` slots exist, whatever the number of executions. The workflow waits for its
-slot in a Wait state (TimestampPath, to the millisecond), so no Lambda is held waiting;
-``callsPerSecond`` is set below the service's limit so that late calls find tokens left.
+slot in a Wait state (TimestampPath), so no Lambda is held waiting. Step Functions truncates a
+Wait's timestamp to the second, so the calls of the slots in one second go together at its
+start: still at most ``callsPerSecond`` in that second, a burst the service's token bucket
+takes. ``callsPerSecond`` is set below the service's limit so that late calls find tokens left.
 """
 
 from __future__ import annotations
@@ -120,7 +122,8 @@ def slot_time(epoch_seconds: float) -> datetime:
 
 def wake_time(epoch_seconds: float) -> datetime:
     """What a Wait state waits until for a slot: the slot, rounded up to the millisecond (the
-    schedule's unit), so a Wait never wakes before it."""
+    schedule's unit). Step Functions then drops the milliseconds and wakes at the slot's second
+    (local.moto_patches.seconds_until_wake does the same locally)."""
     return datetime.fromtimestamp(math.ceil(round(epoch_seconds * 1000, 3)) / 1000, tz=UTC)
 
 
