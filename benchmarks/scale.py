@@ -63,6 +63,18 @@ TRANSIENT = {
 RETRY_ATTEMPTS, RETRY_INTERVAL_S, RETRY_BACKOFF, RETRY_MAX_DELAY_S = 5, 1.0, 2.0, 16.0
 
 
+WALKED_METHOD = (
+    "Real step functions, call schedule (DynamoDB in moto) and emulator with its rate limits "
+    "over HTTP; the state machine's path and Retry policy walked per execution on a "
+    "simulated clock shared by all executions (benchmarks/scale.py)."
+)
+ENGINE_METHOD = (
+    "The real definition in moto's ASL engine (LocalEngine, the template's parameters, handlers "
+    "in process), the call schedule (DynamoDB in moto) and the emulator with its rate limits over "
+    "HTTP; every execution a thread of one simulated clock (benchmarks/scale_engine.py)."
+)
+
+
 def wait_state_seconds(until: datetime, clock: SimulatedClock) -> float:
     """A Wait state's TimestampPath as AWS runs it (milliseconds truncated), as the engine does."""
     return seconds_until_wake(until.isoformat(), clock.time(), exact=True)
@@ -84,6 +96,8 @@ class ScaleRun:
     throttled: dict[str, int] = field(default_factory=dict)
     virtual_seconds: float = 0.0
     real_seconds: float = 0.0
+    engine: bool = False  # run by moto's ASL engine (benchmarks/scale_engine.py), not walked here
+    ready_events: dict[str, int] = field(default_factory=dict)  # token -> Ready events (engine)
 
     def per_second(self, operation: str) -> list[int]:
         counts = Counter(int(t - START) for op, t in self.calls if op == operation)
@@ -144,6 +158,7 @@ class _Execution:
             state = WorkflowState.model_validate(
                 self.task("ValidateRequest", lambda: validate_request(event))
             )
+            self.state("ScheduleOrStart")  # the Choice: no readyBy here, so it goes straight on
             slots = self.task("ReserveCallSlots", lambda: reserve_slots(state, ctx.scheduler, now=clock.now))
             state.slots = slots
             self.state("WaitForCreateSlot")
@@ -213,7 +228,13 @@ def _template_defaults() -> tuple[dict[str, Any], dict[str, float], float]:
     return polling, rates, poll_timeout
 
 
-def run_scale(sessions: int, *, limited: bool, latency: LatencyModel = LATENCY) -> ScaleRun:
+def run_scale(
+    sessions: int,
+    *,
+    limited: bool,
+    latency: LatencyModel = LATENCY,
+    provisioning_range: tuple[float, float] = PROVISIONING_RANGE_S,
+) -> ScaleRun:
     """One morning: ``sessions`` executions entering provisioning within the same second."""
     import boto3
     from moto import mock_aws
@@ -228,7 +249,7 @@ def run_scale(sessions: int, *, limited: bool, latency: LatencyModel = LATENCY) 
     run = ScaleRun(sessions=sessions, limited=limited)
     clock = SimulatedClock(START)
     config = EmulatorConfig(
-        provisioning_seconds=PROVISIONING_RANGE_S, seed=15, rate_limits={"enabled": limited}
+        provisioning_seconds=provisioning_range, seed=15, rate_limits={"enabled": limited}
     )
     started = time.perf_counter()
     with mock_aws(), start_emulator(port=0, config=config) as emulator:
@@ -314,18 +335,27 @@ def scale_results(limited: ScaleRun, unlimited: ScaleRun) -> dict[str, Any]:
         "get_per_second_without_limits": unlimited.per_second("GetStreamingSession"),
         "virtual_seconds": round(limited.virtual_seconds, 1),
         "real_seconds": round(limited.real_seconds + unlimited.real_seconds, 1),
-        "method": (
-            "Real step functions, call schedule (DynamoDB in moto) and emulator with its rate limits "
-            "over HTTP; the state machine's path and Retry policy walked per execution on a "
-            "simulated clock shared by all executions (benchmarks/scale.py)."
-        ),
-    }
+        "method": ENGINE_METHOD if limited.engine else WALKED_METHOD,
+    } | (
+        {
+            "engine": True,
+            "ready_events_exactly_once": len(limited.ready_events) == limited.sessions
+            and set(limited.ready_events.values()) == {1},
+        }
+        if limited.engine
+        else {}
+    )
 
 
-def _run_to_file(sessions: int, limited: bool, out: Path) -> None:
+def _run_to_file(sessions: int, limited: bool, out: Path, *, engine: bool = False) -> None:
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Powertools' EMF lines and metric warnings: unread here
-        run = run_scale(sessions, limited=limited)
+        if engine:
+            from benchmarks.scale_engine import run_scale_engine
+
+            run = run_scale_engine(sessions, limited=limited)
+        else:
+            run = run_scale(sessions, limited=limited)
     document = {
         "run": {k: v for k, v in run.__dict__.items() if k not in ("retries",)}
         | {"retries": dict(run.retries)},
@@ -344,6 +374,7 @@ def _load(path: Path) -> tuple[ScaleRun, float]:
     run.peak_concurrency, run.throttled = data["peak_concurrency"], data["throttled"]
     run.virtual_seconds, run.real_seconds = data["virtual_seconds"], data["real_seconds"]
     run.limits, run.rates = data["limits"], data["rates"]  # type: ignore[attr-defined]
+    run.engine, run.ready_events = data.get("engine", False), data.get("ready_events", {})
     return run, document["peak_rss_mb"]
 
 
@@ -359,19 +390,24 @@ def main(argv: list[str] | None = None) -> int:
         help="one of the two runs, its raw record to --out (the two run side by side, a process each)",
     )
     parser.add_argument("--combine", nargs=2, type=Path, metavar=("LIMITED", "UNLIMITED"))
+    parser.add_argument(
+        "--engine",
+        action="store_true",
+        help="run the definition in moto's ASL engine (benchmarks/scale_engine.py) instead of walking it",
+    )
     args = parser.parse_args(argv)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     threading.stack_size(512 * 1024)  # a thousand threads, each shallow
     if args.only:
-        _run_to_file(args.sessions, args.only == "limited", args.out)
+        _run_to_file(args.sessions, args.only == "limited", args.out, engine=args.engine)
         return 0
     if args.combine:
         (limited, limited_rss), (unlimited, unlimited_rss) = (_load(path) for path in args.combine)
     else:
         scratch = args.out.with_suffix(".runs")
         scratch.mkdir(exist_ok=True)
-        _run_to_file(args.sessions, True, scratch / "limited.json")
-        _run_to_file(args.sessions, False, scratch / "unlimited.json")
+        _run_to_file(args.sessions, True, scratch / "limited.json", engine=args.engine)
+        _run_to_file(args.sessions, False, scratch / "unlimited.json", engine=args.engine)
         (limited, limited_rss), (unlimited, unlimited_rss) = (
             _load(scratch / name) for name in ("limited.json", "unlimited.json")
         )
