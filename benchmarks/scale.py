@@ -9,15 +9,17 @@ account-wide call schedule in a DynamoDB table (moto), reserved with the real tw
 protocol; the Nimble Studio emulator over HTTP with its request-rate limits on (the project's
 client, one attempt per call, so a throttle is the ThrottlingException the state machine sees).
 
-What is modelled: the state machine's control flow. moto's ASL engine runs every execution in
-a thread whose Wait states either sleep for real or, on the polling benchmark's virtual clock,
-move one clock that every execution shares, so it cannot run 1,000 executions on one virtual
-timeline. Here each execution is a thread that walks the definition's path (ValidateRequest,
-ReserveCallSlots, WaitForCreateSlot, CreateSession, WaitBeforeFirstPoll, then PollSession /
-RouteOnSessionState / WaitBetweenPolls until READY, PublishReady) with the definition's Retry
-policy for Nimble errors, on a :class:`~benchmarks.simclock.SimulatedClock` with the polling
-benchmark's latency model. The definition's own path under limits is tested with the ASL
-engine at a smaller N (tests/workflow/test_rate_limits.py).
+What is modelled: the state machine's control flow. Each execution is a thread that walks
+the definition's path (ValidateRequest, ScheduleOrStart, ReserveCallSlots, WaitForCreateSlot,
+CreateSession, WaitBeforeFirstPoll, then PollSession / RouteOnSessionState / WaitBetweenPolls
+until READY, PublishReady) with the definition's Retry policy for Nimble errors, on a
+:class:`~benchmarks.simclock.SimulatedClock` with the polling benchmark's latency model.
+
+``--engine`` runs the definition itself instead: moto's ASL engine with every execution a
+thread of the same simulated clock (:mod:`benchmarks.scale_engine`). At the same N both make
+the same calls at the same virtual moments (tests/benchmarks/test_scale_engine.py); the
+engine costs more real time per execution (moto's interpreter, a Lambda Invoke through
+botocore per Task), which is why the walked path stays the default at 1,000.
 
 The same run is made twice: with the limits (emulator on, schedule on) and without (emulator
 off, every call unscheduled), for the calls-per-session ratio.
@@ -353,7 +355,10 @@ def _run_to_file(sessions: int, limited: bool, out: Path, *, engine: bool = Fals
         if engine:
             from benchmarks.scale_engine import run_scale_engine
 
-            run = run_scale_engine(sessions, limited=limited)
+            label = "limited" if limited else "unlimited"
+            run = run_scale_engine(
+                sessions, limited=limited, log=lambda line: print(f"{label}: {line}", file=sys.stderr)
+            )
         else:
             run = run_scale(sessions, limited=limited)
     document = {

@@ -120,8 +120,12 @@ def run_scale_engine(
     latency: LatencyModel = LATENCY,
     provisioning_range: tuple[float, float] = PROVISIONING_RANGE_S,
     events_timeout_s: float = 120.0,
+    log: Callable[[str], None] | None = None,
 ) -> ScaleRun:
-    """One morning through the ASL engine: ``sessions`` executions started within one second."""
+    """One morning through the ASL engine: ``sessions`` executions started within one second.
+
+    ``log`` hears of every tenth of the sessions announced READY (a long run's progress).
+    """
     from local.emulator import EmulatorConfig, start_emulator
     from local.engine import LocalEngine
 
@@ -149,7 +153,7 @@ def run_scale_engine(
             runtime="in-process",  # the clock reaches into the handlers' modules
         )
         with VirtualTime(clock, latency) as virtual, engine, virtual.attach(engine):
-            _record_calls(engine, run, clock)
+            _record_calls(engine, run, clock, _progress(log, sessions, clock, started))
 
             def drive() -> None:
                 for index, token in enumerate(tokens):
@@ -167,9 +171,10 @@ def run_scale_engine(
                 raise RuntimeError(f"{len(clock.errors)} run threads crashed: {clock.errors[0]!r}")
             run.virtual_seconds = clock.elapsed()
             for token, arn in arns.items():
-                status = engine.describe(arn)["status"]
-                ready = status == "SUCCEEDED" and token in run.published
-                run.outcomes[token] = "READY" if ready else status
+                described = engine.describe(arn)
+                ready = described["status"] == "SUCCEEDED" and token in run.published
+                # Else the execution's error (as the walked path reports the step's), or its status.
+                run.outcomes[token] = "READY" if ready else described.get("error") or described["status"]
             run.ready_events = _ready_events(engine, len(run.published), events_timeout_s)
             run.peak_concurrency = _peak_concurrency(virtual.record.invocations)
         snapshot = emulator.backend.snapshot()
@@ -185,7 +190,22 @@ def run_scale_engine(
     return run
 
 
-def _record_calls(engine: Any, run: ScaleRun, clock: SimulatedClock) -> None:
+def _progress(
+    log: Callable[[str], None] | None, sessions: int, clock: SimulatedClock, started: float
+) -> Callable[[int], None]:
+    step = max(sessions // 10, 1)
+
+    def announced(count: int) -> None:
+        if log is not None and count % step == 0:
+            real = time.perf_counter() - started
+            log(f"{count}/{sessions} READY announced at {clock.elapsed():.0f} s virtual, {real:.0f} s real")
+
+    return announced
+
+
+def _record_calls(
+    engine: Any, run: ScaleRun, clock: SimulatedClock, announced: Callable[[int], None]
+) -> None:
     """Every Nimble call (after its modelled latency), failed invocation and Ready event put."""
     import sys
 
@@ -222,6 +242,7 @@ def _record_calls(engine: Any, run: ScaleRun, clock: SimulatedClock) -> None:
                 detail = entry["Detail"]
                 detail = json.loads(detail) if isinstance(detail, str) else detail
                 run.published[detail["clientToken"]] = clock.time()
+                announced(len(run.published))
 
     boto3._get_default_session().events.register(
         "before-call.events.PutEvents", on_put_events, unique_id="scale-put"
