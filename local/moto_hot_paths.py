@@ -21,12 +21,14 @@ expressions; only the repeated construction is gone. Process-wide and idempotent
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["cached_boto_client_for", "install_hot_path_caches"]
+__all__ = ["NameLocks", "cached_boto_client_for", "install_hot_path_caches"]
 
 #: The modules that imported ``boto_client_for`` by name (moto 5.2.5).
 _CLIENT_USERS = (
@@ -158,3 +160,32 @@ def _install_server_paths() -> None:
             create(self, account_id)
 
     base_backend.BackendDict._create_account_specific_backend = create_once
+
+
+class NameLocks:
+    """One lock per name, held only while someone uses it (StartExecution's shim in
+    local.moto_patches): calls with one name stay serialised, which is what makes the
+    name/input idempotency atomic, while calls with different names no longer wait for each
+    other. Measured in the burst: the shim's single lock was held 14 s of a 28 s submit, 32 ms
+    per call (p50) and 0.7 s (p99), almost all of it ``Execution.start`` waiting for its new
+    thread to be scheduled; every other POST queued behind it."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextlib.contextmanager
+    def held(self, name: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(name) or (threading.Lock(), 0)
+            self._locks[name] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[name]
+                if users == 1:
+                    del self._locks[name]
+                else:
+                    self._locks[name] = (lock, users - 1)

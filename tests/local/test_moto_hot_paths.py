@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import boto3
 import pytest
 
 from local import moto_hot_paths
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -65,3 +68,31 @@ def test_jsonpath_expressions_are_parsed_once_and_still_find_values():
     assert json_path.parse("$.request.studioId") is json_path.parse("$.request.studioId")
     assert json_path.extract_json("$.request.studioId", {"request": {"studioId": "s-1"}}) == "s-1"
     assert json_path.extract_json("$.items[1]", {"items": ["a", "b"]}) == "b"
+
+
+def test_name_locks_serialise_one_name_and_let_other_names_through():
+    """StartExecution's idempotency needs calls with one name in turn; other names need not wait."""
+    locks = moto_hot_paths.NameLocks()
+    release = threading.Event()
+    entered: list[str] = []
+
+    def hold(name: str, until: threading.Event | None) -> None:
+        with locks.held(name):
+            entered.append(name)
+            if until is not None:
+                until.wait(timeout=60)
+
+    first = threading.Thread(target=hold, args=("request-1", release))
+    first.start()
+    wait_until(lambda: entered == ["request-1"], timeout=30)
+    hold("request-2", None)  # another name: in and out while request-1 is held
+    assert entered == ["request-1", "request-2"]
+    same = threading.Thread(target=hold, args=("request-1", None))
+    same.start()
+    wait_until(lambda: locks._locks["request-1"][1] == 2, timeout=30)  # waiting for the holder
+    assert entered == ["request-1", "request-2"]
+    release.set()
+    first.join(timeout=60)
+    same.join(timeout=60)
+    assert entered == ["request-1", "request-2", "request-1"]
+    assert locks._locks == {}  # nothing kept for names no longer in use
