@@ -17,6 +17,9 @@ soon as a handler is registered on or removed from the session (the engine's Lam
 IAM gate's, a benchmark's: a client copies the session's handlers when it is made), and one
 parsed expression per path text. Nothing moto decides changes: the same client calls, the same
 expressions; only the repeated construction is gone. Process-wide and idempotent.
+
+:class:`NameLocks` is the lock of local.moto_patches' StartExecution shim, one per execution
+name, so that StartExecution calls with different names no longer wait for each other.
 """
 
 from __future__ import annotations
