@@ -18,8 +18,8 @@ The engine only wires its parts; each lives in its own module:
 * :mod:`local.template` reads ``template.yaml`` and resolves intrinsic functions like
   CloudFormation; :mod:`local.plan` turns it into the functions (:class:`FunctionSpec`) and
   the state machine (the very ASL file SAM deploys, ``${Name}`` substituted);
-* ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})`` holds every AWS
-  service; :mod:`local.moto_patches` makes it more like AWS where it matters to us;
+* ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})`` holds every AWS service;
+  :mod:`local.moto_patches` makes it like AWS where it matters, :mod:`local.moto_hot_paths` cheaper;
 * :mod:`local.event_sink` creates the event bus and delivers every event of the workflow's
   source to a list, a JSON lines file and a callback;
 * :mod:`local.lambda_runtime` runs the handlers: warm worker processes, a pool per function,
@@ -42,9 +42,8 @@ The engine only wires its parts; each lives in its own module:
   moto's ASL engine calls through) with the runtime's result, as Lambda reports it: an
   exception's class name is the ``errorType`` that Retry and Catch match.
 
-Each function's environment is ``LOCAL_ENVIRONMENT_DEFAULTS``, then the template's
-(``Globals`` + its own variables, resolved), then the caller's ``environment``
-(:meth:`LocalEngine.handler_environment`); this process's ``os.environ`` is left alone.
+Each function's environment: ``LOCAL_ENVIRONMENT_DEFAULTS``, the template's (``Globals`` + its own, resolved),
+the caller's ``environment`` (:meth:`LocalEngine.handler_environment`); ``os.environ`` is left alone.
 
 The engine uses process-wide state (moto's mock, boto3's default session): one
 ``LocalEngine`` at a time per process; ``start()`` refuses a second one.
@@ -56,8 +55,9 @@ Differences from AWS, on purpose:
   still silent 30 s past its deadline is ended (see :mod:`local.lambda_runtime`).
   ``function_timeouts={"CreateSessionFunction": 2}`` replaces the template's value for a
   function (tests use it to make a step time out after its side effect went through).
-* Concurrency: at most ``max_workers_per_function`` workers per function; further
-  invocations wait for one (Lambda would throttle). Init is not counted in the Timeout.
+* Concurrency: at most ``max_workers_per_function`` workers per function; further invocations
+  wait (Lambda would throttle). Init is not counted in the Timeout. ``warm_workers={"ApiFunction":
+  8}`` starts 8 with the engine (provisioned concurrency; the bound grows to it if smaller).
 * Where moto differs from AWS in what we rely on (StartExecution's idempotency, StopExecution,
   putEvents' FailedEntry cause, histories), :mod:`local.moto_patches` aligns it.
 """
@@ -111,8 +111,7 @@ __all__ = [
 LOCAL_ENVIRONMENT_DEFAULTS: dict[str, str] = {
     "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
-    # There is no X-Ray daemon locally.
-    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",  # there is no X-Ray daemon locally
 }
 
 _RUNTIMES = ("process", "in-process")
@@ -137,6 +136,7 @@ class LocalEngine:
         runtime: str = "process",
         preload: Sequence[str] = (),
         max_workers_per_function: int = DEFAULT_MAX_WORKERS,
+        warm_workers: Mapping[str, int] | None = None,
         event_rules: bool = False,
         retry_delay_scale: float = 1.0,
         schedule_scale: float | None = None,
@@ -158,7 +158,7 @@ class LocalEngine:
         self.preload = tuple(preload)
         if self.preload and runtime != "process":
             raise EngineError("preload needs the worker runtime (runtime='process')")
-        self.max_workers_per_function = max_workers_per_function
+        self.max_workers_per_function, self.warm_workers = max_workers_per_function, dict(warm_workers or {})
         self.event_rules, self.retry_delay_scale = event_rules, retry_delay_scale
         self.schedule_scale = schedule_scale
         self.on_invocation = on_invocation
@@ -220,7 +220,7 @@ class LocalEngine:
         import boto3
         from moto import mock_aws
 
-        from local import moto_patches, tables
+        from local import moto_hot_paths, moto_patches, tables
 
         self._started = True
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
@@ -243,6 +243,7 @@ class LocalEngine:
         if created["stateMachineArn"] != self.state_machine_arn:
             raise EngineError(f"moto named the state machine {created['stateMachineArn']}")
         moto_patches.install_engine_patches(ACCOUNT_ID, REGION)
+        moto_hot_paths.install_hot_path_caches()
         self._runtime = self._make_runtime()
         self._runtime.start()
         self._start_status_events()
@@ -286,6 +287,7 @@ class LocalEngine:
             aws_endpoint_url=self._start_moto_server(),
             preload=self.preload,
             max_workers=self.max_workers_per_function,
+            warm_workers=self.warm_workers,
         )
 
     def _start_moto_server(self) -> str:

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from local.event_sink import delete_batch
 from local.plan import FunctionSpec
 from local.template import (
     ACCOUNT_ID,
@@ -260,7 +261,7 @@ class EventTargets:
                 event = {key: raw[key] for key in _EVENT_KEYS if key in raw}
                 assert self._pool is not None
                 self._pool.submit(self._deliver, target, event, time.monotonic())
-                self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            delete_batch(self._sqs, url, messages)
 
     def _deliver(self, target: RuleTarget, event: dict[str, Any], accepted: float) -> None:
         """One asynchronous invocation: the attempts, then the OnFailure record if all failed."""

@@ -177,14 +177,16 @@ class FunctionPool:
         with self._condition:
             return list(self._all)
 
-    def prewarm(self) -> Worker | None:
+    def prewarm(self, count: int = 1) -> list[Worker]:
+        """Starts workers until the pool has ``count`` (none once closed); returns the new ones."""
         with self._condition:
-            if self._all or self._closed:
-                return None
-            worker = Worker(self.spec, self.environment)
-            self._all.add(worker)
-            self._idle.append(worker)
-            return worker
+            started: list[Worker] = []
+            while len(self._all) < min(count, self.max_workers) and not self._closed:
+                worker = Worker(self.spec, self.environment)
+                self._all.add(worker)
+                self._idle.append(worker)
+                started.append(worker)
+            return started
 
     def _acquire(self) -> Worker:
         """An idle worker. An invocation that found none, and still has none ``scale_after_s``
@@ -295,25 +297,31 @@ class WorkerRuntime:
         preload: Sequence[str] = (),
         max_workers: int = DEFAULT_MAX_WORKERS,
         hang_grace_s: float = 30.0,
+        warm_workers: Mapping[str, int] | None = None,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
+        # Workers started with the runtime, by function (1 for the others): Lambda's provisioned
+        # concurrency. A function's bound is the larger of max_workers and its warm count.
+        self.warm_workers = {logical_id: 1 for logical_id in functions} | dict(warm_workers or {})
         self.pools = {
             logical_id: FunctionPool(
                 spec,
                 worker_environment(spec, environments[logical_id], aws_endpoint_url, preload),
-                max_workers,
+                max(max_workers, self.warm_workers[logical_id]),
                 hang_grace_s,
             )
             for logical_id, spec in functions.items()
         }
 
     def start(self) -> None:
-        """One warm worker per function, started side by side; returns once all are initialised."""
-        started = [(pool, pool.prewarm()) for pool in self.pools.values()]
+        """The warm workers of every function, started side by side; returns once all are initialised."""
+        started = [
+            (pool, worker)
+            for logical_id, pool in self.pools.items()
+            for worker in pool.prewarm(self.warm_workers[logical_id])
+        ]
         for pool, worker in started:
-            if worker is None:
-                continue
             try:
                 worker.wait_ready()
             except WorkerError as error:

@@ -72,8 +72,8 @@ def install_start_execution_shim(account_id: str, region: str) -> None:
     are not atomic: two concurrent StartExecution calls with one name can both start a
     workflow (same ARN, two executions), and a call that lands between the append and
     ``Execution.start()`` reads ``status`` of ``None`` and fails with AttributeError. The shim
-    serialises StartExecution with a lock on the backend instance, and rejects names AWS
-    rejects (InvalidName; moto does not validate them). Nothing else changes.
+    serialises StartExecution per name (different names never read each other's executions'
+    status), and rejects names AWS rejects (InvalidName; moto does not validate them).
 
     It then installs :func:`install_stop_execution_shim` on the same backend and
     :func:`install_terminal_errors_patch`: the engine calls this function after every start.
@@ -81,16 +81,18 @@ def install_start_execution_shim(account_id: str, region: str) -> None:
     from moto.stepfunctions.exceptions import InvalidName
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
+    from local.moto_hot_paths import NameLocks
+
     backend = stepfunctions_parser_backends[account_id][region]
     original = backend.start_execution
-    lock = threading.Lock()
+    locks = NameLocks()
 
     def start_execution(state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
         if name is None:
             name = str(uuid.uuid4())  # AWS generates one; moto would use "None"
         if not EXECUTION_NAME.fullmatch(name):
             raise InvalidName(f"Invalid Name: '{name}'")
-        with lock:
+        with locks.held(name):
             return original(state_machine_arn, name, *args, **kwargs)
 
     backend.start_execution = start_execution

@@ -51,6 +51,8 @@ POLLING_ENVIRONMENT = {
     "POLL_BUDGET_SECONDS": "PollBudgetSeconds",
     "READY_BY_LEAD_SECONDS": "ReadyByLeadSeconds",
 }
+#: ApiFunction workers warm from the start (see StackSettings.api_workers).
+API_WORKERS = 8
 EXAMPLE_BODY = {
     "launchProfileId": "lp-local",
     "ec2InstanceType": "g4dn.xlarge",
@@ -70,6 +72,9 @@ class StackSettings:
     async_retry_delay_scale: float = 0.1
     # The reconciler's sweep runs every SweepIntervalMinutes (15) times this: 45 s locally.
     schedule_scale: float = 0.05
+    # ApiFunction workers started with the stack (provisioned concurrency): a burst of requests
+    # finds them warm instead of paying for cold starts on the machine its executions share.
+    api_workers: int = API_WORKERS
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> StackSettings:
@@ -81,6 +86,7 @@ class StackSettings:
             log_level=environ.get("LOG_LEVEL", "WARNING"),
             async_retry_delay_scale=float(environ.get("ASYNC_RETRY_DELAY_SCALE", "0.1")),
             schedule_scale=float(environ.get("SCHEDULE_SCALE", "0.05")),
+            api_workers=int(environ.get("API_WORKERS", str(API_WORKERS))),
         )
         for variable, parameter in POLLING_ENVIRONMENT.items():
             if variable in environ:
@@ -146,6 +152,7 @@ class LocalStack:
                 retry_delay_scale=settings.async_retry_delay_scale,
                 schedule_scale=settings.schedule_scale,
                 on_invocation=self._print_invocation if self._progress is not None else None,
+                warm_workers={"ApiFunction": settings.api_workers},
             ).start()
             self.api = serve_api(
                 lambda event: self.engine.invoke("ApiFunction", event), port=settings.api_port

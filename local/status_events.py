@@ -40,6 +40,7 @@ LOG = logging.getLogger(__name__)
 SOURCE = "aws.states"
 DETAIL_TYPE = "Step Functions Execution Status Change"
 
+_PUT_EVENTS_MAX = 10  # entries per PutEvents call
 # The one emitter the class-level hook reports to (one engine per process).
 _active: StatusChangeEmitter | None = None
 _install_lock = threading.Lock()
@@ -166,24 +167,41 @@ class StatusChangeEmitter:
         self._queue.put(detail)
 
     def _deliver_loop(self) -> None:
-        while (detail := self._queue.get()) is not None:
+        stopping = False
+        while not stopping:
+            batch = [self._queue.get()]
+            # What queued meanwhile goes in the same PutEvents (at most 10 entries, as on AWS):
+            # one call per event was a good part of the engine's process under a burst.
+            while batch[-1] is not None and len(batch) < _PUT_EVENTS_MAX:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = batch[-1] is None
+            details = [detail for detail in batch if detail is not None]
             try:
-                self._put(detail)
+                if details:
+                    self._put(details)
             except Exception:
-                LOG.exception("status change event for %s not delivered", detail.get("executionArn"))
+                LOG.exception(
+                    "status change events for %s not delivered", [d.get("executionArn") for d in details]
+                )
 
-    def _put(self, detail: dict[str, Any]) -> None:
-        millis = detail["stopDate"] or detail["startDate"]
-        entry: dict[str, Any] = {
-            "Source": SOURCE,
-            "DetailType": DETAIL_TYPE,
-            "Detail": json.dumps(detail, separators=(",", ":")),
-            "Resources": [detail["executionArn"]],
-            "EventBusName": "default",
-        }
-        if millis is not None:
-            entry["Time"] = datetime.fromtimestamp(millis / 1000).astimezone()
-        response = self._events.put_events(Entries=[entry])
+    def _put(self, details: list[dict[str, Any]]) -> None:
+        entries = []
+        for detail in details:
+            millis = detail["stopDate"] or detail["startDate"]
+            entry: dict[str, Any] = {
+                "Source": SOURCE,
+                "DetailType": DETAIL_TYPE,
+                "Detail": json.dumps(detail, separators=(",", ":")),
+                "Resources": [detail["executionArn"]],
+                "EventBusName": "default",
+            }
+            if millis is not None:
+                entry["Time"] = datetime.fromtimestamp(millis / 1000).astimezone()
+            entries.append(entry)
+        response = self._events.put_events(Entries=entries)
         if response.get("FailedEntryCount"):
-            raise RuntimeError(f"PutEvents refused the event: {response['Entries']}")
-        self.published += 1
+            raise RuntimeError(f"PutEvents refused events: {response['Entries']}")
+        self.published += len(entries)

@@ -154,3 +154,35 @@ def test_a_module_that_does_not_import_is_reported_on_invocation(plan):
         runtime.stop()
     assert failed
     assert json.loads(body)["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_warm_workers_are_started_and_initialised_with_the_runtime(plan):
+    """Provisioned concurrency: the API's warm workers exist before the first request, and the
+    bound grows to their number (max_workers=1 would otherwise allow one)."""
+    runtime = make_runtime(plan, max_workers=1, warm_workers={"ApiFunction": 3})
+    runtime.start()
+    try:
+        api, validate = runtime.pools["ApiFunction"], runtime.pools["ValidateRequestFunction"]
+        warm = api.workers()
+        assert len(warm) == 3
+        assert all(worker._ready for worker in warm)  # start() waited for their init
+        assert len(validate.workers()) == 1
+        assert (api.max_workers, validate.max_workers) == (3, 1)
+        results: list[dict] = []
+
+        def call() -> None:
+            payload, failed = invoke(runtime, plan, "ApiFunction", {"probe": "sleep", "seconds": 0.2})
+            assert not failed
+            results.append(payload)
+
+        threads = [threading.Thread(target=call) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert len(results) == 6
+        # Served by the warm workers only: none started on demand.
+        assert {w.pid for w in api.workers()} == {w.pid for w in warm}
+        assert {r["pid"] for r in results} <= {w.pid for w in warm}
+    finally:
+        runtime.stop()
