@@ -271,11 +271,9 @@ _timestamp_clock: list[Any] = [None]
 
 
 def seconds_until_wake(timestamp: str, now: float, *, exact: bool) -> float:
-    """How long a Wait until ``timestamp`` lasts, as AWS runs it: Step Functions "considers the
-    time value up to seconds and truncates milliseconds" (the Wait state's documentation), so
-    it wakes at the timestamp's whole second. ``exact`` (the virtual clock): that long, to the
-    fraction; else whole seconds rounded up (moto's Wait counts whole seconds), never earlier
-    than AWS and less than a second later."""
+    """How long a Wait until ``timestamp`` lasts on AWS, which "truncates milliseconds" (the Wait
+    state's documentation): until its whole second. ``exact`` (the virtual clock): that long;
+    else whole seconds rounded up (moto's Wait counts them), never before AWS, < 1 s after."""
     until = math.floor(_datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp())
     return max(until - now, 0.0) if exact else max(math.ceil(until - now), 0)
 
