@@ -27,6 +27,7 @@ REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
     "cold_start.max_ratio_vs_boto3": (int, float),
     "cold_start.max_ratio_vs_boto3_as_built": (int, float),
     "cold_start.functions": dict,
+    "cold_start.floor_max_ratio_vs_boto3": (int, float),
     "package.max_mb": (int, float),
     "local.sessions": int,
     "local.all_ready": bool,
