@@ -207,6 +207,17 @@ class _Context:
     latency: LatencyModel
 
 
+def record_emulator(run: ScaleRun, emulator: Any) -> None:
+    """What the emulator saw of a run: the calls it throttled, and when each session was READY."""
+    snapshot = emulator.backend.snapshot()
+    run.throttled = snapshot["throttledCounts"]
+    run.ready_at = {
+        s["clientToken"]: datetime.fromisoformat(s["startedAt"].replace("Z", "+00:00")).timestamp()
+        for s in snapshot["sessions"]
+        if s.get("startedAt")
+    }
+
+
 def _template_defaults() -> tuple[dict[str, Any], dict[str, float], float]:
     from local.engine import load_template
 
@@ -283,13 +294,7 @@ def run_scale(
         clock.run()
         if clock.errors:
             raise RuntimeError(f"{len(clock.errors)} executions crashed: {clock.errors[0]!r}")
-        snapshot = emulator.backend.snapshot()
-        run.throttled = snapshot["throttledCounts"]
-        run.ready_at = {
-            s["clientToken"]: datetime.fromisoformat(s["startedAt"].replace("Z", "+00:00")).timestamp()
-            for s in snapshot["sessions"]
-            if s.get("startedAt")
-        }
+        record_emulator(run, emulator)
         limits = emulator.backend.config.rate_limits.effective()
     run.virtual_seconds = clock.elapsed()
     run.real_seconds = time.perf_counter() - started

@@ -29,12 +29,18 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from benchmarks.polling import LATENCY, LatencyModel, VirtualTime
-from benchmarks.scale import PROVISIONING_RANGE_S, START, STUDIO, ScaleRun, _template_defaults
+from benchmarks.scale import (
+    PROVISIONING_RANGE_S,
+    START,
+    STUDIO,
+    ScaleRun,
+    _template_defaults,
+    record_emulator,
+)
 from benchmarks.simclock import SimulatedClock
 
 __all__ = ["run_scale_engine", "simulated_executions"]
@@ -177,13 +183,7 @@ def run_scale_engine(
                 run.outcomes[token] = "READY" if ready else described.get("error") or described["status"]
             run.ready_events = _ready_events(engine, len(run.published), events_timeout_s)
             run.peak_concurrency = _peak_concurrency(virtual.record.invocations)
-        snapshot = emulator.backend.snapshot()
-        run.throttled = snapshot["throttledCounts"]
-        run.ready_at = {
-            s["clientToken"]: datetime.fromisoformat(s["startedAt"].replace("Z", "+00:00")).timestamp()
-            for s in snapshot["sessions"]
-            if s.get("startedAt")
-        }
+        record_emulator(run, emulator)
         run.limits = emulator.backend.config.rate_limits.effective()  # type: ignore[attr-defined]
     run.rates = rates  # type: ignore[attr-defined]
     run.real_seconds = time.perf_counter() - started
