@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,19 +63,17 @@ class Output:
         return "\n".join(self.lines)
 
 
-@pytest.fixture
-def stack(tmp_path):
+@contextlib.contextmanager
+def make_run(tmp_path: Path, start_timeout: float = 60, **variables: str):
+    """`make run` (python -m local.stack) on free ports with ``variables``: the process, its
+    output, the API's and the emulator's URLs and the events file; stopped with Ctrl-C after."""
     api_port, nimble_port = free_port(), free_port()
     events_file = tmp_path / "events.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "local.stack"],
         cwd=ROOT,
         env=environment(
-            API_PORT=str(api_port),
-            NIMBLE_PORT=str(nimble_port),
-            EVENTS_FILE=str(events_file),
-            NIMBLE_PROVISIONING_SECONDS="2",
-            POLL_INITIAL_WAIT_SECONDS="1",
+            API_PORT=str(api_port), NIMBLE_PORT=str(nimble_port), EVENTS_FILE=str(events_file), **variables
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -80,12 +81,28 @@ def stack(tmp_path):
     )
     output = Output(process)
     try:
-        output.wait_for("API ready")
-        yield process, output, f"http://127.0.0.1:{api_port}", events_file
+        output.wait_for("API ready", timeout=start_timeout)
+        yield process, output, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{nimble_port}", events_file
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture
+def stack(tmp_path):
+    with make_run(tmp_path, NIMBLE_PROVISIONING_SECONDS="2", POLL_INITIAL_WAIT_SECONDS="1") as (
+        process,
+        output,
+        url,
+        _,
+        events_file,
+    ):
+        yield process, output, url, events_file
 
 
 def test_make_run_serves_the_api_streams_progress_and_stops_cleanly(stack):
@@ -173,43 +190,14 @@ def test_make_demo_prints_the_ready_event_and_exits_zero():
 def slow_stack(tmp_path):
     """`make run` whose sessions take 10 minutes to provision (and whose poll budget outlasts
     that), so a request stays in provisioning until the test cancels it or forces it READY."""
-    api_port, nimble_port = free_port(), free_port()
-    events_file = tmp_path / "events.jsonl"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.stack"],
-        cwd=ROOT,
-        env=environment(
-            API_PORT=str(api_port),
-            NIMBLE_PORT=str(nimble_port),
-            EVENTS_FILE=str(events_file),
-            NIMBLE_PROVISIONING_SECONDS="600",
-            POLL_INITIAL_WAIT_SECONDS="1",
-            POLL_BUDGET_SECONDS="900",
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = Output(process)
-    try:
-        output.wait_for("API ready", timeout=120)
-        yield process, output, f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{nimble_port}", events_file
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def wait_for(condition, timeout: float = 90, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return value
+    with make_run(
+        tmp_path,
+        start_timeout=120,
+        NIMBLE_PROVISIONING_SECONDS="600",
+        POLL_INITIAL_WAIT_SECONDS="1",
+        POLL_BUDGET_SECONDS="900",
+    ) as running:
+        yield running
 
 
 def test_make_run_cancels_a_request_once_and_deletes_its_session(slow_stack):
@@ -240,7 +228,7 @@ def test_make_run_cancels_a_request_once_and_deletes_its_session(slow_stack):
 
     # While provisioning: the session exists and is CREATE_IN_PROGRESS.
     provisioning = post("e2e-cancel-provisioning")
-    [session] = wait_for(lambda: sessions("e2e-cancel-provisioning"), what="the session")
+    [session] = wait_until(lambda: sessions("e2e-cancel-provisioning"), timeout=90, what="the session")
     assert session["state"] == "CREATE_IN_PROGRESS"
     cancelled = delete(provisioning)
     assert cancelled.status_code == 202, cancelled.text
@@ -248,7 +236,7 @@ def test_make_run_cancels_a_request_once_and_deletes_its_session(slow_stack):
         "CANCELLED",
         "RequestCancelled",
     )
-    [event] = wait_for(lambda: events(provisioning), what="the Failed event")
+    [event] = wait_until(lambda: events(provisioning), timeout=90, what="the Failed event")
     assert event["detail-type"] == "Streaming Session Failed"
     assert event["detail"]["error"]["code"] == "RequestCancelled"
     assert event["detail"]["cancelledBy"] == "anonymous"
@@ -261,7 +249,7 @@ def test_make_run_cancels_a_request_once_and_deletes_its_session(slow_stack):
     # Right after the POST, before any session exists (or while the create is in flight).
     early = post("e2e-cancel-early")
     assert delete(early).status_code == 202
-    [event] = wait_for(lambda: events(early), what="the early cancel's Failed event")
+    [event] = wait_until(lambda: events(early), timeout=90, what="the early cancel's Failed event")
     assert event["detail"]["error"]["code"] == "RequestCancelled"
     made = sessions("e2e-cancel-early")
     assert all(s["state"] == "DELETED" for s in made), made
@@ -274,12 +262,14 @@ def test_make_run_cancels_a_request_once_and_deletes_its_session(slow_stack):
 
     # A READY request: forced READY through the emulator's control endpoint.
     ready = post("e2e-cancel-ready")
-    [session] = wait_for(lambda: sessions("e2e-cancel-ready"), what="the READY request's session")
+    [session] = wait_until(
+        lambda: sessions("e2e-cancel-ready"), timeout=90, what="the READY request's session"
+    )
     forced = requests.post(
         f"{nimble}/_emulator/sessions/{session['sessionId']}/state", json={"state": "READY"}, timeout=10
     )
     assert forced.status_code == 200, forced.text
-    [event] = wait_for(lambda: events(ready), what="the Ready event")
+    [event] = wait_until(lambda: events(ready), timeout=90, what="the Ready event")
     assert event["detail-type"] == "Streaming Session Ready"
     refused = delete(ready)
     assert (refused.status_code, refused.json()["code"]) == (409, "ConflictException")
